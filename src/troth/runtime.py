@@ -1,0 +1,66 @@
+"""What a running Troth holds: settings, the database and the declaration in force."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from troth import migrate
+from troth.config import Settings
+from troth.db import make_engine, make_session_factory, unit_of_work
+from troth.errors import TrothError
+from troth.policy.guard import Guard
+from troth.policy.in_force import declaration_in_force
+from troth.policy.schema import Declaration
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def start(cls, settings: Settings, *, run_migrations: bool = True) -> Runtime:
+        engine = make_engine(settings.resolved_database_url)
+        if run_migrations:
+            migrate.upgrade(engine)
+        runtime = cls(settings=settings, engine=engine, sessions=make_session_factory(engine))
+        runtime.load_policy()
+        return runtime
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with unit_of_work(self.sessions) as session:
+            yield session
+
+    @cached_property
+    def declaration(self) -> Declaration:
+        """The latest published version; the policy file while nothing is published."""
+        with self.transaction() as session:
+            return declaration_in_force(session, self.settings.policy_file)
+
+    @cached_property
+    def guard(self) -> Guard:
+        return Guard(self.declaration)
+
+    def load_policy(self) -> None:
+        """Read the declaration now, outside any request's transaction: on SQLite a lazy first
+        read from inside a writing transaction would wait for its own lock."""
+        try:
+            _ = self.guard
+        except TrothError:
+            self.policy_changed()  # no policy yet; commands that need one will say so
+
+    def policy_changed(self) -> None:
+        """Forget the declaration and guard after a publish, and read the new one."""
+        self.__dict__.pop("declaration", None)
+        self.__dict__.pop("guard", None)
+
+    def close(self) -> None:
+        self.engine.dispose()
