@@ -10,6 +10,8 @@ from troth.audit.logfilter import install_log_scrubbing
 from troth.config import Settings
 from troth.policy import routes as policy_routes
 from troth.runtime import Runtime
+from troth.security import api as security_api
+from troth.security import pages as security_pages
 from troth.web import api_docs, console, errors, health
 from troth.web.security_headers import SecurityHeadersMiddleware
 from troth.web.templating import STATIC_DIR
@@ -32,4 +34,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (health.router, api_docs.router, policy_routes.router, console.router):
         app.include_router(router)
+    app.include_router(security_pages.router)
+    app.include_router(security_api.router)
     return app

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from dataclasses import dataclass
 
 from troth.config import Settings
 from troth.policy import service as policy_service
 from troth.policy.example import EXAMPLE_POLICY
+from troth.policy.guard import Actor
 from troth.policy.loader import parse_policy
 from troth.runtime import Runtime
+from troth.security import passwords, users
 
 ACTOR = "system:demo"
+ADMIN_EMAIL = "admin@lumeninsights.example"
 PAGES = [
     ("Privacy policy", "/privacy"),
     ("Policy history", "/privacy/history"),
@@ -30,7 +35,35 @@ def _earlier_version(source: str) -> str:
     return source
 
 
-def prepare(settings: Settings) -> Runtime:
+@dataclass(frozen=True)
+class Demo:
+    runtime: Runtime
+    admin_email: str
+    admin_password: str
+
+
+def _admin_with_new_password(runtime: Runtime, now: dt.datetime) -> str:
+    """The demo's admin gets a fresh random password on every run, printed to the console."""
+    password = secrets.token_urlsafe(15)
+    with runtime.transaction() as session:
+        admin = users.find_by_email(session, ADMIN_EMAIL)
+        if admin is None:
+            users.create(
+                session,
+                runtime.declaration,
+                Actor.system("demo"),
+                email=ADMIN_EMAIL,
+                role="admin",
+                password=password,
+                now=now,
+            )
+        else:
+            admin.password_hash = passwords.hash_password(password)
+            admin.disabled = False
+    return password
+
+
+def prepare(settings: Settings) -> Demo:
     """Idempotent: running the demo again keeps what the last run made."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.policy_file.exists():
@@ -44,4 +77,5 @@ def prepare(settings: Settings) -> Runtime:
             policy_service.publish(session, earlier, ACTOR, now - dt.timedelta(days=540))
             policy_service.publish(session, parse_policy(current), ACTOR, now)
     runtime.policy_changed()
-    return runtime
+    password = _admin_with_new_password(runtime, dt.datetime.now(dt.UTC))
+    return Demo(runtime, ADMIN_EMAIL, password)

@@ -50,17 +50,18 @@ class Runtime:
         return Guard(self.declaration)
 
     def load_policy(self) -> None:
-        """Read the declaration now, outside any request's transaction: on SQLite a lazy first
-        read from inside a writing transaction would wait for its own lock."""
+        """(Re)read the declaration in force now, outside any request's transaction: on SQLite
+        a first read from inside a writing transaction would wait for its own lock."""
+        self.__dict__.pop("declaration", None)
+        self.__dict__.pop("guard", None)
         try:
             _ = self.guard
         except TrothError:
-            self.policy_changed()  # no policy yet; commands that need one will say so
+            self.__dict__.pop("declaration", None)  # no policy yet; what needs one says so
 
     def policy_changed(self) -> None:
-        """Forget the declaration and guard after a publish, and read the new one."""
-        self.__dict__.pop("declaration", None)
-        self.__dict__.pop("guard", None)
+        """A version was published: govern by it from now on."""
+        self.load_policy()
 
     def close(self) -> None:
         self.engine.dispose()

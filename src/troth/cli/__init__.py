@@ -7,7 +7,7 @@ import sys
 import typer
 
 from troth.audit.logfilter import install_log_scrubbing
-from troth.cli import audit, keys, policy, server
+from troth.cli import audit, keys, policy, server, users
 from troth.cli import policy_versions as _versions  # noqa: F401  (adds its commands to policy.app)
 from troth.errors import TrothError
 
@@ -22,6 +22,7 @@ server.register(app)
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

@@ -76,12 +76,13 @@ def demo(
         data_dir=data_dir, policy_file=data_dir / "policy.yaml", database_url="", port=port
     )
     _ensure_master_key(settings)
-    runtime = demo_data.prepare(settings)
+    demo = demo_data.prepare(settings)
     base = settings.base_url
     typer.echo("Troth demo is starting. Open:")
     for label, path in demo_data.PAGES:
         typer.echo(f"  {label:<22} {base}{path}")
-    run_server(runtime)
+    typer.echo(f"Console sign-in: {demo.admin_email} / {demo.admin_password} (new on every run)")
+    run_server(demo.runtime)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,1 @@
+"""Console users, sign-in, sessions, API tokens and the permission each route asks for."""
