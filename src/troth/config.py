@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = Field(default="", description="Base URL people reach Troth at.")
     job_poll_seconds: float = Field(default=1.0, gt=0)
+    workers: int = Field(default=1, ge=1, le=64, description="Web worker processes.")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="Proxies trusted for X-Forwarded-For."
+    )
     master_key: SecretStr | None = Field(
         default=None, description="Base64 master key ring; wins over master_key_file."
     )
@@ -46,6 +50,15 @@ class Settings(BaseSettings):
         description="The key store's folder, kept apart from the data: <data_dir>-keys.",
     )
     session_hours: float = Field(default=12, gt=0, le=720)
+    smtp_host: str = Field(default="localhost", description="SMTP server that relays Troth's mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_from_address: str = Field(
+        default="", description="From address; empty means the declaration's support email."
+    )
+    smtp_timeout: float = Field(default=30, gt=0, le=300)
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,7 @@ from troth import migrate
 from troth.config import Settings
 from troth.db import make_engine, make_session_factory, unit_of_work
 from troth.errors import TrothError
+from troth.keys import FieldCipher, KeyStore, open_key_store
 from troth.policy.guard import Guard
 from troth.policy.in_force import declaration_in_force
 from troth.policy.schema import Declaration
@@ -49,6 +50,15 @@ class Runtime:
     def guard(self) -> Guard:
         return Guard(self.declaration)
 
+    @cached_property
+    def keys(self) -> KeyStore:
+        """This process's handle on the key store (opened on first use, closed with the runtime)."""
+        return open_key_store(self.settings)
+
+    @cached_property
+    def cipher(self) -> FieldCipher:
+        return FieldCipher(self.keys)
+
     def load_policy(self) -> None:
         """(Re)read the declaration in force now, outside any request's transaction: on SQLite
         a first read from inside a writing transaction would wait for its own lock."""
@@ -64,4 +74,7 @@ class Runtime:
         self.load_policy()
 
     def close(self) -> None:
+        keys = self.__dict__.pop("keys", None)
+        if keys is not None:
+            keys.close()
         self.engine.dispose()

@@ -1,27 +1,53 @@
-"""Run the web app and the job worker together in one process."""
+"""Run the web app (one process or several workers) with the background threads."""
 
 from __future__ import annotations
 
-import threading
+import os
 
 import uvicorn
 
-from troth.app import create_app
-from troth.jobs.worker import Worker
+from troth.app import serving_app
+from troth.background import Background
+from troth.collect.endpoint import CollectEndpoint
+from troth.collect.journal import seal_all
+from troth.config import Settings
 from troth.runtime import Runtime
+
+WORKER_SETTINGS_ENV = "TROTH_WORKER_SETTINGS"
+
+
+def app_for_worker() -> CollectEndpoint:
+    """Each uvicorn worker process builds its app from the settings the parent handed over."""
+    settings = Settings.model_validate_json(os.environ[WORKER_SETTINGS_ENV])
+    return serving_app(settings, Runtime.start(settings, run_migrations=False))
 
 
 def serve(runtime: Runtime) -> None:
     settings = runtime.settings
-    stop = threading.Event()
-    worker = Worker.for_runtime(runtime)
-    thread = threading.Thread(
-        target=worker.run_forever, args=(stop, settings.job_poll_seconds), daemon=True
-    )
-    thread.start()
+    background = Background(runtime).start()
+    app: CollectEndpoint | str = serving_app(settings, runtime)
+    if settings.workers > 1:
+        _hand_over(settings)
+        app = "troth.server:app_for_worker"
     try:
-        uvicorn.run(create_app(settings, runtime), host=settings.host, port=settings.port)
+        uvicorn.run(
+            app,
+            factory=settings.workers > 1,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            access_log=False,  # access lines carry client addresses: personal data
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
     finally:
-        stop.set()
-        thread.join(timeout=10)
+        seal_all()  # first, so the ingester's last pass takes what this process wrote
+        background.stop()
         runtime.close()
+
+
+def _hand_over(settings: Settings) -> None:
+    secret = settings.master_key
+    if secret is not None:
+        os.environ["TROTH_MASTER_KEY"] = secret.get_secret_value()
+    os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json(exclude={"master_key"})

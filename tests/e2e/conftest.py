@@ -90,3 +90,6 @@ def browser() -> Iterator[object]:
         )
         yield chromium
         chromium.close()
+
+
+from tests.e2e.customer_site import customer, mapped, visit  # noqa: E402, F401  (fixtures)

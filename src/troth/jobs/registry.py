@@ -40,6 +40,12 @@ class Registry:
     def kinds(self) -> list[str]:
         return sorted(self._handlers)
 
+    def extended(self) -> Registry:
+        """A copy to add handlers that need a running Troth (the mailer needs its keys)."""
+        copy = Registry()
+        copy._handlers = dict(self._handlers)
+        return copy
+
 
 registry = Registry()
 """The application's registry; domains register their handlers here at import time."""

@@ -28,8 +28,11 @@ CODE_PATH = "/console/sign-in/code"
 HOME = "/console/"
 NAV = [
     ("/console/", "Overview", None),
+    ("/console/analytics", "Analytics", Action.view_analytics),
+    ("/console/people", "People", Action.manage_people),
     ("/console/users", "Users", Action.manage_users),
     ("/console/tokens", "API tokens", Action.manage_users),
+    ("/console/consent", "Consent", Action.view_analytics),
     ("/console/account", "Account", None),
 ]
 

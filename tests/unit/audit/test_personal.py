@@ -55,3 +55,16 @@ def test_se1_scrub_is_idempotent() -> None:
 def test_personal_kind_names_what_it_found() -> None:
     assert personal_kind("ann@example.com") == "an email address"
     assert personal_kind(f"x {VISA_TEST}") == "a card number"
+
+
+def test_uuids_are_identifiers_not_card_numbers() -> None:
+    import uuid
+
+    from troth.audit.personal import has_card, scrub
+
+    # This UUID holds the Luhn-valid run 4111-1111-1111-1111 between letters.
+    tricky = "0a1b2c3d-4111-1111-1111-1111abcdef12"
+    assert not has_card(tricky)
+    assert scrub(f"person {tricky}") == f"person {tricky}"
+    assert not any(has_card(str(uuid.uuid4())) for _ in range(5000))
+    assert scrub(f"{tricky} paid with 4111 1111 1111 1111") == f"{tricky} paid with [card]"

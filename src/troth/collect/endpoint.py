@@ -1,0 +1,182 @@
+"""`POST /api/collect` and `GET /p.gif`, answered before the web framework sees them.
+
+This is the hottest path in Troth, so it is a bare ASGI layer in front of the app: parse,
+check the site (SC1), run the pipeline, append to this process's journal, answer 202 once
+the journal has fsynced the batch. Everything else passes through to FastAPI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from troth.collect.event import Hit, RequestContext
+from troth.collect.journal import JournalWriter
+from troth.collect.parse import MAX_BODY_BYTES, BadHit, parse_body, parse_query
+from troth.collect.pipeline import Pipeline
+from troth.comms.opens import MessageTokens, record_open_now
+from troth.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+COLLECT_PATH = "/api/collect"
+PIXEL_PATH = "/p.gif"
+# The smallest transparent 1x1 GIF.
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+Headers = list[tuple[bytes, bytes]]
+BASE_HEADERS: Headers = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise Refused(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
+class CollectEndpoint:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.pipeline = Pipeline.for_runtime(runtime)
+        self._journal: JournalWriter | None = None
+        self._message_tokens: MessageTokens | None = None
+
+    @property
+    def journal(self) -> JournalWriter:
+        if self._journal is None:  # created in the serving process, on its event loop
+            self._journal = JournalWriter(self.runtime.settings.data_dir / "collect" / "journal")
+        return self._journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path")
+        if scope["type"] != "http" or path not in (COLLECT_PATH, PIXEL_PATH):
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin")
+        cors: Headers = []
+        try:
+            if path == COLLECT_PATH:
+                cors = self._cors_headers(origin)
+                await self._collect(scope, receive, send, cors)
+            else:
+                await self._pixel(scope, send)
+        except Refused as refused:
+            body = orjson.dumps({"detail": refused.message})
+            headers = [*BASE_HEADERS, *cors, (b"content-type", b"application/json")]
+            await _respond(send, refused.status, headers, body)
+
+    def _cors_headers(self, origin: str) -> Headers:
+        """CORS only for the declared sites and their subdomains (SC1)."""
+        if not origin:
+            return []
+        if not self.pipeline.sites.covers_origin(origin):
+            raise Refused(403, "this origin is not a site the privacy policy covers")
+        return [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"vary", b"Origin"),
+        ]
+
+    async def _collect(self, scope: Scope, receive: Receive, send: Send, cors: Headers) -> None:
+        method = scope["method"]
+        if method == "OPTIONS":
+            preflight = [
+                (b"access-control-allow-methods", b"POST, OPTIONS"),
+                (b"access-control-allow-headers", b"content-type"),
+                (b"access-control-max-age", b"86400"),
+            ]
+            await _respond(send, 204, [*BASE_HEADERS, *cors, *preflight])
+            return
+        if method != "POST":
+            raise Refused(405, "use POST to send events")
+        try:
+            hits = parse_body(await _body(receive))
+        except BadHit as bad:
+            raise Refused(400, str(bad)) from None
+        await self._store(scope, hits)
+        await _respond(send, 202, [*BASE_HEADERS, *cors])
+
+    async def _pixel(self, scope: Scope, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise Refused(405, "the pixel answers GET")
+        raw = scope.get("query_string", b"").decode("latin-1")
+        query = dict(parse_qsl(raw, keep_blank_values=True))
+        if "m" in query:
+            await self._email_open(query["m"])
+        else:
+            try:
+                hit = parse_query(query)
+            except BadHit as bad:
+                raise Refused(400, str(bad)) from None
+            await self._store(scope, [hit])
+        await _respond(send, 200, [*BASE_HEADERS, (b"content-type", b"image/gif")], PIXEL)
+
+    async def _email_open(self, token: str) -> None:
+        """/p.gif?m=<message token> (CO5): only the signature is checked here; whether the
+        open may be counted is asked of the database off the event loop (opens are rare)."""
+        if self._message_tokens is None:
+            self._message_tokens = MessageTokens.of(self.runtime.keys)
+        message_id = self._message_tokens.message_of(token)
+        if message_id is None:
+            raise Refused(400, "'m' is not a message token this server made")
+        await run_in_threadpool(record_open_now, self.runtime, message_id)
+
+    async def _store(self, scope: Scope, hits: list[Hit]) -> None:
+        context = RequestContext(
+            client_ip=(scope.get("client") or ("", 0))[0],
+            user_agent=_header(scope, b"user-agent"),
+            accept_language=_header(scope, b"accept-language"),
+            gpc=_header(scope, b"sec-gpc") == "1",
+            dnt=_header(scope, b"dnt") == "1",
+            now=dt.datetime.now(dt.UTC),
+        )
+        payloads = []
+        for hit in hits:
+            refusal = self.pipeline.refusal(hit)
+            if refusal:
+                raise Refused(403, refusal)
+            event = self.pipeline.process(hit, context)
+            if event is not None:
+                payloads.append(orjson.dumps(event))
+        if not payloads:
+            return
+        try:
+            await self.journal.append(payloads)
+        except OSError as exc:
+            log.error("journal write failed: %s", type(exc).__name__)
+            raise Refused(503, "events could not be stored; try again shortly") from None

@@ -1,0 +1,205 @@
+"""Move sealed journal segments into the events table, exactly once.
+
+One ingester runs per data directory (an flock on `ingest.lock` elects it among the serving
+processes). A segment's events and its name are committed in one transaction, so replaying
+a segment that was ingested but not yet deleted (a crash in between) inserts nothing.
+Segments left open by a writer that died are taken too: their lock is free.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.orm import Session
+
+from troth.collect.journal import OPEN_SUFFIX, SEALED_SUFFIX, read_records
+from troth.collect.models import IngestedSegment, StoredEvent
+from troth.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BatchHook = Callable[[Session, Sequence[dict[str, Any]]], None]
+"""Called in the ingesting transaction with a batch of event rows: `before` hooks may fill
+in columns (the visit id), `after` hooks see the rows as inserted (rollups)."""
+
+EVENTS: Table = StoredEvent.__table__  # type: ignore[assignment]
+COPY_COLUMNS = [column for column in EVENTS.columns if column.name != "id"]
+COPY_SQL = f"COPY events ({', '.join(c.name for c in COPY_COLUMNS)}) FROM STDIN"
+
+_before: list[BatchHook] = []
+_after: list[BatchHook] = []
+MAX_EVENTS_PER_TRANSACTION = 50_000
+SEGMENT_MEMORY_DAYS = 2
+
+
+def before_insert(hook: BatchHook) -> BatchHook:
+    _before.append(hook)
+    return hook
+
+
+def after_insert(hook: BatchHook) -> BatchHook:
+    _after.append(hook)
+    return hook
+
+
+def store_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert event rows with every hook run: the one way events enter the table."""
+    if not rows:
+        return
+    for hook in _before:
+        hook(session, rows)
+    _insert(session, rows)
+    for hook in _after:
+        hook(session, rows)
+
+
+def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL takes the batch through COPY (about three times faster than an INSERT
+    per row); SQLite through one executemany of a plain table insert."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(EVENTS), list(rows))
+        return
+    processors = [
+        (column.name, column.type._cached_bind_processor(connection.dialect))
+        for column in COPY_COLUMNS
+    ]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(COPY_SQL) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    process(row.get(name)) if process else row.get(name)
+                    for name, process in processors
+                ]
+            )
+
+
+def journal_dir(runtime: Runtime) -> Path:
+    return runtime.settings.data_dir / "collect" / "journal"
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    row: dict[str, Any] = orjson.loads(payload)
+    row["ts"] = dt.datetime.fromisoformat(row["ts"])
+    return row
+
+
+def _orphaned(path: Path) -> bool:
+    """An open segment whose writer is gone: nobody holds its lock any more."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+@dataclass
+class Ingester:
+    runtime: Runtime
+    directory: Path
+    _last_forget: dt.datetime | None = None
+
+    @classmethod
+    def for_runtime(cls, runtime: Runtime) -> Ingester:
+        directory = journal_dir(runtime)
+        directory.mkdir(parents=True, exist_ok=True)
+        return cls(runtime, directory)
+
+    def ready_segments(self) -> list[Path]:
+        for path in sorted(self.directory.glob(f"*{OPEN_SUFFIX}")):
+            if _orphaned(path):
+                path.rename(path.with_suffix(SEALED_SUFFIX))
+        return sorted(self.directory.glob(f"*{SEALED_SUFFIX}"))
+
+    def run_once(self) -> int:
+        """Ingest every ready segment; returns the number of events inserted."""
+        inserted = 0
+        batch: list[tuple[Path, list[dict[str, Any]]]] = []
+        size = 0
+        for path in self.ready_segments():
+            rows = [decode(payload) for payload in read_records(path.read_bytes())]
+            batch.append((path, rows))
+            size += len(rows)
+            if size >= MAX_EVENTS_PER_TRANSACTION:
+                inserted += self._commit(batch)
+                batch, size = [], 0
+        if batch:
+            inserted += self._commit(batch)
+        return inserted
+
+    def _commit(self, batch: list[tuple[Path, list[dict[str, Any]]]]) -> int:
+        now = dt.datetime.now(dt.UTC)
+        with self.runtime.transaction() as session:
+            names = [path.stem for path, _ in batch]
+            done = set(
+                session.scalars(select(IngestedSegment.name).where(IngestedSegment.name.in_(names)))
+            )
+            fresh = [(path, rows) for path, rows in batch if path.stem not in done]
+            rows = [row for _, segment_rows in fresh for row in segment_rows]
+            store_rows(session, rows)
+            if fresh:
+                session.execute(
+                    insert(IngestedSegment),
+                    [{"name": p.stem, "events": len(r), "ingested_at": now} for p, r in fresh],
+                )
+        for path, _ in batch:
+            path.unlink(missing_ok=True)
+        return len(rows)
+
+    def forget_old_segments(self, now: dt.datetime) -> None:
+        cutoff = now - dt.timedelta(days=SEGMENT_MEMORY_DAYS)
+        with self.runtime.transaction() as session:
+            session.execute(delete(IngestedSegment).where(IngestedSegment.ingested_at < cutoff))
+
+    def _forget_hourly(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        if self._last_forget is None or now - self._last_forget > dt.timedelta(hours=1):
+            self.forget_old_segments(now)
+            self._last_forget = now
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.1) -> None:
+        lock = _take_leadership(self.directory, stop)
+        if lock is None:
+            return
+        try:
+            while not stop.is_set():
+                try:
+                    self._forget_hourly()
+                    if self.run_once() == 0:
+                        stop.wait(poll_seconds)
+                except Exception as exc:  # keep collecting; the segment stays for the next try
+                    log.error("ingest failed: %s", type(exc).__name__)
+                    stop.wait(1.0)
+            self.run_once()
+        finally:
+            os.close(lock)
+
+
+def _take_leadership(directory: Path, stop: threading.Event) -> int | None:
+    """Block (politely) until this process is the one ingester of the directory."""
+    fd = os.open(directory.parent / "ingest.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    while not stop.is_set():
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            stop.wait(1.0)
+    os.close(fd)
+    return None

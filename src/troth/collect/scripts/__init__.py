@@ -1,0 +1,1 @@
+"""The tracker script `/t.js`, generated from the declaration and served with caching."""
