@@ -16,6 +16,8 @@ from troth.config import Settings
 from troth.db import Base, make_engine, make_session_factory
 from troth.runtime import Runtime
 
+pytest_plugins = ["tests.smtp_server"]
+
 EXAMPLE_POLICY = Path(__file__).parents[1] / "src" / "troth" / "policy" / "example.yaml"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TROTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -1,0 +1,1 @@
+"""Email: message kinds from the declaration, templates, and the SMTP outbox."""
