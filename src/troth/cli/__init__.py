@@ -8,6 +8,7 @@ import typer
 
 from troth.audit.logfilter import install_log_scrubbing
 from troth.cli import audit, keys, policy, server, users
+from troth.cli import people as people_cli
 from troth.cli import policy_versions as _versions  # noqa: F401  (adds its commands to policy.app)
 from troth.errors import TrothError
 
@@ -23,6 +24,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="user")
+app.add_typer(people_cli.app, name="people")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""People: customer records with provenance, payment tokens and the recipients who may see them."""
