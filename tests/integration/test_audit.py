@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,96 @@ def test_audit_migration_matches_the_model(runtime: Runtime) -> None:
     with runtime.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diffs if "audit_entries" in repr(d)] == []
+
+
+# --- record_many: a batch of entries under one lock ----------------------------------------------
+
+
+def batch_of(count: int, start: int = 0) -> list[service.Entry]:
+    return [
+        service.Entry(
+            actor="system:cli",
+            action="person.import",
+            outcome="allowed" if n % 3 else "denied",
+            reason="declared for purpose 'deliver_services'",
+            purpose="deliver_services",
+            subject_id=f"p{start + n}",
+            categories=("name", "email"),
+        )
+        for n in range(count)
+    ]
+
+
+def test_se1_record_many_and_record_interleave_in_one_verifiable_chain(runtime: Runtime) -> None:
+    append(runtime, 2)
+    with runtime.transaction() as session:
+        first = service.record_many(session, batch_of(3))
+        append_in(session, "person.read")  # in the same transaction, after the batch
+        second = service.record_many(session, batch_of(2, start=3))
+    append(runtime, 1)
+    with runtime.transaction() as session:
+        assert service.record_many(session, []) == []
+
+    entries = all_entries(runtime)
+    assert len(entries) == 9
+    assert [e.id for e in entries[2:5]] == first
+    assert [e.id for e in entries[6:8]] == second
+    assert [e.prev_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
+    assert [e.subject_id for e in entries[2:5]] == ["p0", "p1", "p2"]
+    assert (entries[2].outcome, entries[3].outcome, entries[2].categories) == (
+        "denied",
+        "allowed",
+        "email,name",
+    )
+    assert service.verify(runtime.sessions, batch_size=4).summary() == "9 entries, chain intact"
+
+
+def test_se1_an_entry_of_a_batch_changed_afterwards_is_detected(runtime: Runtime) -> None:
+    with runtime.transaction() as session:
+        ids = service.record_many(session, batch_of(4))
+    change(runtime, ids[2], outcome="denied")  # it was allowed
+    assert service.verify(runtime.sessions).problem == (
+        f"entry {ids[2]}: hash does not match its contents"
+    )
+
+
+def test_se1_record_many_refuses_a_personal_value_and_writes_none_of_the_batch(
+    runtime: Runtime,
+) -> None:
+    entries = batch_of(3)
+    entries[1] = replace(entries[1], reason="sent to ann@example.com")
+    with pytest.raises(ValueError, match="audit reason: holds an email address"):
+        in_request(runtime, lambda session: service.record_many(session, entries))
+    assert all_entries(runtime) == []
+
+
+def test_se1_batch_and_single_writers_at_once_do_not_fork_the_chain(runtime: Runtime) -> None:
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def batches(offset: int) -> None:
+        for n in range(5):
+            with runtime.transaction() as session:
+                service.record_many(session, batch_of(20, start=offset + 20 * n))
+
+    def write(work: Callable[[], object]) -> None:
+        try:
+            start.wait()
+            work()
+        except BaseException as exc:
+            failures.append(exc)
+
+    jobs: list[Callable[[], object]] = [
+        lambda: batches(0),
+        lambda: batches(1000),
+        lambda: append(runtime, 10),
+        lambda: append(runtime, 10),
+    ]
+    threads = [threading.Thread(target=write, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert service.verify(runtime.sessions).summary() == "220 entries, chain intact"
+    assert len({e.prev_hash for e in all_entries(runtime)}) == 220

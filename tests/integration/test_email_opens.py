@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from tests.unit.people.support import ADMIN, people_context, storage_holds
 from troth.app import create_app
+from troth.comms import opens as opens_module
 from troth.comms import sending
 from troth.comms.opens import MessageOpen, MessageTokens
 from troth.comms.outbox import Outbox
@@ -106,7 +107,7 @@ def object_for(monkeypatch: pytest.MonkeyPatch, public_id: str) -> None:
             return subject
         return dataclasses.replace(subject, objected=frozenset({"understand_experience"}))
 
-    monkeypatch.setattr(guardians, "subject_for", objecting)
+    monkeypatch.setattr(opens_module, "subject_for", objecting)
 
 
 def opens(runtime: Runtime) -> list[tuple[str, int, dt.datetime]]:

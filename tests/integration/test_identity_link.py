@@ -180,7 +180,7 @@ def test_us1_a_person_who_objected_is_not_linked(
             return subject
         return dataclasses.replace(subject, objected=frozenset({linking.LINK_PURPOSE}))
 
-    monkeypatch.setattr(guardians, "subject_for", objecting)
+    monkeypatch.setattr(linking, "subject_for", objecting)
     collect(http, token_for(runtime, ada))
     collect(http, token_for(runtime, grace))
 

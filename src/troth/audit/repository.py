@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from troth.audit.chain import Link
@@ -37,6 +37,29 @@ def add(session: Session, entry: AuditEntry) -> None:
     session.flush()
 
 
+def next_ids(session: Session, count: int, head_id: int) -> list[int]:
+    """Ids for `count` new entries, in order, after the head's; only under the append lock.
+
+    PostgreSQL draws them from the column's sequence, as a single insert would, so the
+    sequence stays ahead for later appends. SQLite gives a new row the largest id plus one.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return list(range(head_id + 1, head_id + 1 + count))
+    drawn = session.scalars(
+        text(
+            "SELECT nextval(pg_get_serial_sequence('audit_entries', 'id')) "
+            "FROM generate_series(1, :count)"
+        ),
+        {"count": count},
+    )
+    return sorted(int(entry_id) for entry_id in drawn)
+
+
+def add_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert whole rows (ids and hashes included) with one executemany."""
+    session.execute(insert(AuditEntry), rows)
+
+
 def links_after(session: Session, after_id: int, limit: int) -> list[tuple[Link, str]]:
     """The next `limit` entries after `after_id` in id order, as (hashed fields, stored hash)."""
     query = (
@@ -57,4 +80,3 @@ def recent(session: Session, count: int) -> Sequence[AuditEntry]:
     """The last `count` entries, oldest first."""
     newest = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(count)
     return list(reversed(session.scalars(newest).all()))
-

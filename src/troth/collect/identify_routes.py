@@ -21,8 +21,8 @@ from troth.collect.identify import PUBLIC_ID, IdentifyTokens, Issued
 from troth.collect.linking import LINK_CATEGORIES, LINK_PURPOSE
 from troth.collect.sites import Sites
 from troth.errors import NotFound, Unprocessable
-from troth.people import guardians
 from troth.people import repository as people_repository
+from troth.people.subjects import subject_for
 from troth.policy.guard import Actor
 from troth.policy.schema import Declaration
 from troth.runtime import Runtime
@@ -90,7 +90,7 @@ def issue(
     person = people_repository.by_public_id(session, public_id)
     if person is None:
         raise NotFound(f"no person {public_id}")
-    subject = guardians.subject_for(person)
+    subject = subject_for(person)
     authorize(
         session, runtime.guard, actor, LINK_PURPOSE, LINK_CATEGORIES, action=ACTION, subject=subject
     )

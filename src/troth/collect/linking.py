@@ -33,8 +33,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from troth.collect import ingest
-from troth.people import guardians
 from troth.people.models import Person, PersonStatus
+from troth.people.subjects import subject_for
 from troth.policy import service as policy_service
 from troth.policy.guard import Actor, Guard
 from troth.runtime import Runtime
@@ -60,7 +60,7 @@ def attach(runtime: Runtime) -> None:
 def may_link(guard: Guard, person: Person) -> bool:
     if person.status != PersonStatus.active:
         return False
-    subject = guardians.subject_for(person)
+    subject = subject_for(person)
     return guard.check(LINKER, LINK_PURPOSE, LINK_CATEGORIES, subject).allowed
 
 

@@ -32,9 +32,9 @@ from troth.comms.templates import Rendered
 from troth.db import Base
 from troth.errors import TrothError
 from troth.keys import KeyStore
-from troth.people import guardians
 from troth.people import repository as people_repository
 from troth.people.models import PersonStatus
+from troth.people.subjects import subject_for
 from troth.policy.guard import Actor, Guard
 from troth.policy.schema import BeaconPlace, Declaration
 
@@ -100,7 +100,7 @@ def may_track(
     person = people_repository.by_public_id(session, person_id)
     if person is None or person.status != PersonStatus.active:
         return False
-    subject = guardians.subject_for(person)
+    subject = subject_for(person)
     return guard.check(OPENER, purpose, OPEN_CATEGORIES, subject).allowed
 
 

@@ -33,6 +33,7 @@ from troth.people.context import PeopleContext
 from troth.people.models import Person, PersonStatus
 from troth.people.provenance import GIVEN
 from troth.people.service import Origin
+from troth.people.subjects import is_held
 from troth.policy import service as policy_service
 from troth.policy.guard import Actor
 from troth.policy.schema import Declaration
@@ -233,7 +234,7 @@ def _hold_if_minor(
         guardian_email=form.guardian_email,
         now=now,
     )
-    return guardians.is_held(person)
+    return is_held(person)
 
 
 def _normalized(email: str) -> str:
@@ -261,7 +262,7 @@ def sign_in(session: Session, ctx: PeopleContext, actor: Actor, attempt: Attempt
         return _failed(session, actor, keys, attempt.now, (person, account), "wrong password")
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(attempt.password)
-    if guardians.is_held(person):
+    if is_held(person):
         reason = _held_reason(person)
         _audit(session, actor, "account.sign_in", person, "denied", "held: " + person.status)
         return SignInResult(Status.held, held_reason=reason)
@@ -406,7 +407,7 @@ def _usable_account(session: Session, public_id: str) -> tuple[Person, Account]:
     account = account_of(session, person)
     if account is None:
         raise NotFound(f"person {public_id} has no account")
-    if guardians.is_held(person):
+    if is_held(person):
         raise Forbidden(_held_reason(person))
     return person, account
 

@@ -49,9 +49,13 @@ def run_import(
 
 def _refresh_statistics(runtime: Runtime) -> bool:
     """Once the first people are added, so the look-ups of the batches after them use the
-    blind index (see repository.refresh_statistics)."""
-    with runtime.transaction() as session:
-        repository.refresh_statistics(session)
+    blind index (see repository.refresh_statistics). Only speed depends on it: a failure is
+    left for the next batch to meet."""
+    try:
+        with runtime.transaction() as session:
+            repository.refresh_statistics(session)
+    except SQLAlchemyError:
+        pass
     return True
 
 

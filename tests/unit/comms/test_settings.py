@@ -10,7 +10,7 @@ from troth.comms.settings import SmtpSecurity, SmtpSettings, smtp_settings
 from troth.config import Settings
 
 
-def WithSmtp(data_dir: Path) -> Settings:  # noqa: N802
+def WithSmtp(data_dir: Path) -> Settings:
     return Settings(
         data_dir=data_dir,
         smtp_host="mail.example.org",
