@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from troth import analytics as _analytics  # noqa: F401  (registers the rollup hooks)
+from troth.analytics import rollups  # importing registers the rollup hooks
 from troth.collect import linking as _linking  # importing registers the identity-link hook
 from troth.collect.ingest import Ingester
 from troth.comms import sending
@@ -40,3 +40,5 @@ class Background:
         self.stop_event.set()
         for thread in self.threads:
             thread.join(timeout=10)
+        with self.runtime.transaction() as session:
+            rollups.persist_now(session)  # recovery from raw events would cover it, slower

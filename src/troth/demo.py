@@ -1,11 +1,13 @@
-"""`troth demo`: a data directory with the example policy, two published versions and keys."""
+"""`troth demo`: the example policy (two published versions), months of traffic, an admin."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from troth.analytics.demo import generate_demo_traffic
 from troth.config import Settings
 from troth.policy import service as policy_service
 from troth.policy.example import EXAMPLE_POLICY
@@ -15,8 +17,10 @@ from troth.runtime import Runtime
 from troth.security import passwords, users
 
 ACTOR = "system:demo"
+DEMO_DAYS = 120
 ADMIN_EMAIL = "admin@lumeninsights.example"
 PAGES = [
+    ("Analytics dashboard", "/console/analytics"),
     ("Privacy policy", "/privacy"),
     ("Policy history", "/privacy/history"),
     ("Console", "/console/"),
@@ -63,7 +67,7 @@ def _admin_with_new_password(runtime: Runtime, now: dt.datetime) -> str:
     return password
 
 
-def prepare(settings: Settings) -> Demo:
+def prepare(settings: Settings, progress: Callable[[int], None] | None = None) -> Demo:
     """Idempotent: running the demo again keeps what the last run made."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.policy_file.exists():
@@ -77,5 +81,6 @@ def prepare(settings: Settings) -> Demo:
             policy_service.publish(session, earlier, ACTOR, now - dt.timedelta(days=540))
             policy_service.publish(session, parse_policy(current), ACTOR, now)
     runtime.policy_changed()
+    generate_demo_traffic(runtime, days=DEMO_DAYS, progress=progress)
     password = _admin_with_new_password(runtime, dt.datetime.now(dt.UTC))
     return Demo(runtime, ADMIN_EMAIL, password)

@@ -76,7 +76,9 @@ def demo(
         data_dir=data_dir, policy_file=data_dir / "policy.yaml", database_url="", port=port
     )
     _ensure_master_key(settings)
-    demo = demo_data.prepare(settings)
+    typer.echo(f"Preparing the demo in {data_dir} (months of traffic, the first time only)...")
+    with typer.progressbar(length=demo_data.DEMO_DAYS, label="Demo traffic, days") as bar:
+        demo = demo_data.prepare(settings, progress=lambda done: bar.update(done - bar.pos))
     base = settings.base_url
     typer.echo("Troth demo is starting. Open:")
     for label, path in demo_data.PAGES:

@@ -1,0 +1,16 @@
+"""First-party analytics: visits, rollups, unique-visitor sketches and the dashboard's queries.
+
+Importing the package registers the ingest hooks (visit ids before insert, rollups and
+sketches after) and the job that recomputes a day after erasure.
+"""
+
+from __future__ import annotations
+
+from troth.analytics import recompute as _recompute  # noqa: F401  (registers the job)
+from troth.analytics.rollups import after_insert, before_insert
+from troth.collect import ingest
+
+if before_insert not in ingest._before:
+    ingest.before_insert(before_insert)
+if after_insert not in ingest._after:
+    ingest.after_insert(after_insert)

@@ -1,0 +1,73 @@
+"""Daily rollups, unique-visitor sketches and the ingester's bookkeeping for analytics.
+
+A rollup key is (site, day, filter_dim, filter_value, dimension, value). The unfiltered
+figures have filter_dim "" and filter_value ""; the totals row has dimension "" and value "".
+Rows with a filter are the pair rollups: the same figures counted only over the visits that
+match one common filter (page, source, country or device).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Date, DateTime, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from troth.db import Base
+
+MAX_VALUE = 300
+"""Longer dimension values are cut to this many characters (keys stay indexable)."""
+
+
+# On SQLite the rows live in their primary key's B-tree: a day range is read in one pass.
+CLUSTERED = {"sqlite_with_rowid": False}
+
+
+class Rollup(Base):
+    __tablename__ = "analytics_rollups"
+    __table_args__ = CLUSTERED
+
+    site: Mapped[str] = mapped_column(String(253), primary_key=True)
+    filter_dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    filter_value: Mapped[str] = mapped_column(String(MAX_VALUE), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(String(MAX_VALUE), primary_key=True)
+    pageviews: Mapped[int] = mapped_column(BigInteger)
+    events: Mapped[int] = mapped_column(BigInteger)
+    visits: Mapped[int] = mapped_column(BigInteger)
+    bounces: Mapped[int] = mapped_column(BigInteger)
+    duration_us: Mapped[int] = mapped_column(BigInteger)
+    """Sum of visit durations in microseconds (integers add up exactly)."""
+
+
+class Sketch(Base):
+    """A serialized HyperLogLog of the visitor keys behind one rollup key."""
+
+    __tablename__ = "analytics_sketches"
+    __table_args__ = CLUSTERED
+
+    site: Mapped[str] = mapped_column(String(253), primary_key=True)
+    filter_dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    filter_value: Mapped[str] = mapped_column(String(MAX_VALUE), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(String(MAX_VALUE), primary_key=True)
+    sketch: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SiteState(Base):
+    """Per site: which visits the sketches already hold, and a token that says when to reload.
+
+    Visits whose last event is before `flushed_before` are final and in the sketches; later
+    ones are open and are read from raw events at query time. A recompute changes `epoch`,
+    which tells the ingester to rebuild its in-memory visits from raw events.
+    """
+
+    __tablename__ = "analytics_state"
+
+    site: Mapped[str] = mapped_column(String(253), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    flushed_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    open_since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    """No open visit starts before this: queries read raw events from here on."""

@@ -1,0 +1,170 @@
+"""Every statement on the analytics tables: upserts at ingest, reads for the dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from troth.analytics.models import Rollup, SiteState, Sketch
+from troth.analytics.visits import Counts, Key
+
+KEY = ("site", "filter_dim", "filter_value", "dimension", "day", "value")
+COUNTS = ("pageviews", "events", "visits", "bounces", "duration_us")
+CHUNK = 5_000
+LOCK_ID = 0x7472_6F74_6861_6E61  # any fixed 63-bit number: one writer of rollups at a time
+
+
+def lock_rollups(session: Session) -> None:
+    """Serialize rollup writers (ingest batches, day recomputes) on PostgreSQL.
+
+    SQLite needs nothing: every write transaction there already holds the database lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+
+
+def _upsert(session: Session, table: str, columns: Sequence[str], update_set: str) -> str:
+    """One INSERT … ON CONFLICT DO UPDATE for the DB-API's executemany (same on both)."""
+    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    # Table and column names are this module's constants; values go as parameters.
+    names, marks, key = ", ".join(columns), ", ".join(mark for _ in columns), ", ".join(KEY)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608
+    return sql + f"ON CONFLICT ({key}) DO UPDATE SET {update_set}"
+
+
+def _day(session: Session, day: dt.date) -> Any:
+    # Written through the DB-API directly: SQLite keeps dates as ISO text.
+    return day if session.get_bind().dialect.name == "postgresql" else day.isoformat()
+
+
+def _write_many(session: Session, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    connection = session.connection()
+    for start in range(0, len(rows), CHUNK):
+        connection.exec_driver_sql(sql, rows[start : start + CHUNK])
+
+
+def add_counts(session: Session, site: str, deltas: dict[Key, Counts]) -> None:
+    """Add each key's deltas to its row, creating it when missing."""
+    if not deltas:
+        return
+    update_set = ", ".join(f"{c} = analytics_rollups.{c} + excluded.{c}" for c in COUNTS)
+    sql = _upsert(session, "analytics_rollups", (*KEY, *COUNTS), update_set)
+    rows = [
+        (site, fdim, fvalue, dim, _day(session, day), value, *counts)
+        for (day, fdim, fvalue, dim, value), counts in deltas.items()
+    ]
+    _write_many(session, sql, rows)
+
+
+def put_sketches(
+    session: Session, sketches: Sequence[tuple[str, dt.date, tuple[str, str, str, str], bytes]]
+) -> None:
+    if not sketches:
+        return
+    sql = _upsert(session, "analytics_sketches", (*KEY, "sketch"), "sketch = excluded.sketch")
+    rows = [
+        (site, sub[0], sub[1], sub[2], _day(session, day), sub[3], data)
+        for site, day, sub, data in sketches
+    ]
+    _write_many(session, sql, rows)
+
+
+def day_sketches(
+    session: Session, site: str, day: dt.date
+) -> dict[tuple[str, str, str, str], bytes]:
+    s = Sketch
+    rows = session.execute(
+        select(s.filter_dim, s.filter_value, s.dimension, s.value, s.sketch).where(
+            s.site == site, s.day == day
+        )
+    )
+    return {(f, fv, d, v): data for f, fv, d, v, data in rows}
+
+
+def set_watermark(
+    session: Session, site: str, flushed_before: dt.datetime, open_since: dt.datetime
+) -> None:
+    values = {"flushed_before": flushed_before, "open_since": open_since}
+    session.execute(update(SiteState).where(SiteState.site == site).values(**values))
+
+
+def state(session: Session, site: str) -> SiteState | None:
+    return session.get(SiteState, site)
+
+
+def delete_day(session: Session, site: str, day: dt.date) -> None:
+    for table in (Rollup, Sketch):
+        session.execute(delete(table).where(table.site == site, table.day == day))
+
+
+def sites(session: Session) -> list[str]:
+    return list(session.scalars(select(SiteState.site).order_by(SiteState.site)))
+
+
+# Reads for the dashboard -------------------------------------------------------------------
+
+
+def _sums() -> list[Any]:
+    return [func.sum(getattr(Rollup, name)).label(name) for name in COUNTS]
+
+
+def _slice(
+    stmt: Select[Any], site: str, filter_: tuple[str, str], start: dt.date, end: dt.date
+) -> Select[Any]:
+    r = Rollup
+    return stmt.where(
+        r.site == site, r.filter_dim == filter_[0], r.filter_value == filter_[1],
+        r.day >= start, r.day <= end,
+    )  # fmt: skip
+
+
+def total_counts(
+    session: Session, site: str, filter_: tuple[str, str], start: dt.date, end: dt.date
+) -> Counts:
+    row = session.execute(
+        _slice(select(*_sums()), site, filter_, start, end).where(Rollup.dimension == "")
+    ).one()
+    return _counts(row)
+
+
+def daily_counts(
+    session: Session, site: str, filter_: tuple[str, str], start: dt.date, end: dt.date
+) -> dict[dt.date, Counts]:
+    stmt = _slice(select(Rollup.day, *_sums()), site, filter_, start, end)
+    rows = session.execute(stmt.where(Rollup.dimension == "").group_by(Rollup.day))
+    return {row[0]: _counts(row[1:]) for row in rows}
+
+
+def value_counts(
+    session: Session, site: str, filter_: tuple[str, str], dimension: str,
+    start: dt.date, end: dt.date,
+) -> list[tuple[str, Counts]]:  # fmt: skip
+    """Every value of the dimension with its summed counts, most visits first."""
+    visits = func.sum(Rollup.visits)
+    stmt = _slice(select(Rollup.value, *_sums()), site, filter_, start, end)
+    stmt = stmt.where(Rollup.dimension == dimension).group_by(Rollup.value)
+    stmt = stmt.having(visits > 0).order_by(visits.desc(), Rollup.value)
+    return [(row[0], _counts(row[1:])) for row in session.execute(stmt)]
+
+
+def sketch_bytes(
+    session: Session, site: str, filter_: tuple[str, str], dimension: str,
+    start: dt.date, end: dt.date, values: Sequence[str] | None = None,
+) -> list[tuple[dt.date, str, bytes]]:  # fmt: skip
+    s = Sketch
+    stmt = select(s.day, s.value, s.sketch).where(
+        s.site == site, s.filter_dim == filter_[0], s.filter_value == filter_[1],
+        s.dimension == dimension, s.day >= start, s.day <= end,
+    )  # fmt: skip
+    if values is not None:
+        stmt = stmt.where(s.value.in_(list(values)))
+    return [(day, value, data) for day, value, data in session.execute(stmt)]
+
+
+def _counts(row: Sequence[Any]) -> Counts:
+    pv, ev, visits, bounces, duration = (int(x or 0) for x in row)
+    return pv, ev, visits, bounces, duration

@@ -1,0 +1,181 @@
+"""Visit assignment at ingest: one visitor's events less than 30 minutes apart share a visit.
+
+Open visits live in memory per database and site. A visit whose last event is more than
+30 minutes before the newest event of its site is final: it is handed over once to the
+sketches and forgotten. The site's state row in the database records that watermark, so a
+fresh process rebuilds exactly the open visits from raw events (one query on (site, ts)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from troth.analytics.models import SiteState
+from troth.analytics.visits import Order, Visit, utc
+from troth.collect.models import StoredEvent
+
+GAP = dt.timedelta(minutes=30)
+LONGEST_VISIT = dt.timedelta(hours=24)
+"""How far back a rebuild looks for the start of an open visit."""
+LATE = dt.timedelta(minutes=10)
+_arrival = itertools.count(1 << 40)  # above any stored event id: later arrivals sort later
+
+
+COLUMNS = [getattr(StoredEvent, name) for name in (
+    "id", "ts", "kind", "name", "path", "visitor_key", "visit_id", "referrer_host",
+    "utm_source", "utm_medium", "utm_campaign", "browser", "os", "device", "language", "country",
+)]  # fmt: skip
+
+
+def new_visit_id() -> int:
+    return secrets.randbits(63) or 1
+
+
+@dataclass
+class SiteVisits:
+    epoch: int
+    flushed_before: dt.datetime
+    by_visitor: dict[str, list[Visit]] = field(default_factory=dict)
+
+    def find(self, key: str, ts: dt.datetime) -> Visit | None:
+        for visit in reversed(self.by_visitor.get(key, ())):
+            if visit.first[0] - GAP < ts < visit.last[0] + GAP:
+                return visit
+        return None
+
+    def place(self, row: Mapping[str, Any], order: Order) -> tuple[Visit, bool]:
+        """The visit the event joins (created when none fits) and whether it is new."""
+        key = str(row["visitor_key"])
+        visit = self.find(key, order[0])
+        if visit is None:
+            visit = Visit.open(new_visit_id(), row, order)
+            self.by_visitor.setdefault(key, []).append(visit)
+            return visit, True
+        return visit, False
+
+    def open_since(self) -> dt.datetime:
+        """Where the open visits begin, with room for events arriving a little late."""
+        starts = [v.first[0] for visits in self.by_visitor.values() for v in visits]
+        return min([self.flushed_before, *starts]) - LATE
+
+    def flush(self, newest: dt.datetime) -> list[Visit]:
+        """Move the watermark up to `newest` − 30 min; return the visits that became final."""
+        self.flushed_before = max(self.flushed_before, newest - GAP)
+        done: list[Visit] = []
+        for key in list(self.by_visitor):
+            keep: list[Visit] = []
+            for visit in self.by_visitor[key]:
+                (done if visit.last[0] < self.flushed_before else keep).append(visit)
+            if keep:
+                self.by_visitor[key] = keep
+            else:
+                del self.by_visitor[key]
+        return done
+
+
+@dataclass
+class Change:
+    """What one batch did to one visit: its state before (None when new) and now."""
+
+    site: str
+    before: Visit | None
+    after: Visit
+
+
+@dataclass
+class BatchVisits:
+    changes: dict[int, Change] = field(default_factory=dict)
+    final: list[tuple[str, Visit]] = field(default_factory=list)
+    watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
+    """Per site: (flushed_before, open_since) after this batch."""
+    epochs: dict[str, int] = field(default_factory=dict)
+
+
+_memory: dict[str, dict[str, SiteVisits]] = {}
+
+
+def database_of(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def forget(database: str | None = None) -> None:
+    """Drop the in-memory visits (of one database, or all): they are rebuilt on next use."""
+    if database is None:
+        _memory.clear()
+    else:
+        _memory.pop(database, None)
+
+
+def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
+    """Fill `visit_id` in every row; report the visits changed and the visits now final."""
+    sites = _sites(session, {str(row["site"]) for row in rows})
+    batch = BatchVisits()
+    newest: dict[str, dt.datetime] = {}
+    for row in rows:
+        site, ts = str(row["site"]), utc(row["ts"])
+        order = (ts, next(_arrival))
+        visit, fresh = sites[site].place(row, order)
+        if visit.visit_id not in batch.changes:
+            batch.changes[visit.visit_id] = Change(site, None if fresh else visit.copy(), visit)
+        visit.add(row, order)
+        row["visit_id"] = visit.visit_id
+        newest[site] = max(newest.get(site, ts), ts)
+    for site, ts in newest.items():
+        batch.final.extend((site, visit) for visit in sites[site].flush(ts))
+        batch.watermarks[site] = (sites[site].flushed_before, sites[site].open_since())
+        batch.epochs[site] = sites[site].epoch
+    return batch
+
+
+def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
+    memory = _memory.setdefault(database_of(session), {})
+    rows = session.execute(
+        select(SiteState.site, SiteState.epoch, SiteState.flushed_before).where(
+            SiteState.site.in_(list(names))
+        )
+    ).all()
+    stored = {site: (epoch, utc(before)) for site, epoch, before in rows}
+    for name in names:
+        known = memory.get(name)
+        if name not in stored:
+            memory[name] = _start_site(session, name)
+        elif known is None or known.epoch != stored[name][0]:
+            memory[name] = rebuild(session, name, *stored[name])
+    return {name: memory[name] for name in names}
+
+
+def _start_site(session: Session, site: str) -> SiteVisits:
+    epoch, before = new_visit_id(), dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    session.add(SiteState(site=site, epoch=epoch, flushed_before=before, open_since=before))
+    session.flush()
+    return SiteVisits(epoch, before)
+
+
+def rebuild(session: Session, site: str, epoch: int, flushed_before: dt.datetime) -> SiteVisits:
+    """The open visits (an event at or after the watermark) replayed from raw events."""
+    state = SiteVisits(epoch, flushed_before)
+    e = StoredEvent
+    open_ids = select(e.visit_id).where(e.site == site, e.ts >= flushed_before).scalar_subquery()
+    events = session.execute(
+        select(*COLUMNS)
+        .where(e.site == site, e.ts >= flushed_before - LONGEST_VISIT, e.visit_id.in_(open_ids))
+        .order_by(e.id)
+    ).mappings()
+    visits: dict[int, Visit] = {}
+    for found in events:
+        row = dict(found)
+        order = (utc(row["ts"]), int(row["id"]))
+        visit = visits.get(row["visit_id"])
+        if visit is None:
+            visit = visits[row["visit_id"]] = Visit.open(row["visit_id"], row, order)
+            state.by_visitor.setdefault(visit.visitor_key, []).append(visit)
+        visit.add(row, order)
+    return state

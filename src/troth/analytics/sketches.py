@@ -1,0 +1,126 @@
+"""Unique visitors: Apache DataSketches HyperLogLog per rollup key, merged over a period.
+
+lg_k 16 for totals (dimension ""): a merged estimate is within 0.41 % (one standard error),
+so within 1 % at about 2.5 standard errors (lg_k 14 measured +1.47 % over 30 days at 1M
+events); lg_k 12 for breakdown rows (1.6 %), which keeps the many small per-value sketches
+light. While a sketch holds few keys it is in list or set mode,
+where it stores the keys' hashes themselves: a merge still in that mode is reported as exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+
+import datasketches as ds
+
+LG_TOTAL = 16
+LG_ROW = 12
+TARGET = ds.tgt_hll_type.HLL_8
+KEPT_DAYS = 3
+"""Days of sketches an ingester keeps in memory per site (older ones are reloaded if needed)."""
+
+SubKey = tuple[str, str, str, str]
+"""(filter_dim, filter_value, dimension, value)."""
+
+
+def lg_k(dimension: str) -> int:
+    return LG_TOTAL if dimension == "" else LG_ROW
+
+
+def empty(dimension: str) -> ds.hll_sketch:
+    return ds.hll_sketch(lg_k(dimension), TARGET)
+
+
+def load(data: bytes) -> ds.hll_sketch:
+    return ds.hll_sketch.deserialize(data)
+
+
+def dump(sketch: ds.hll_sketch) -> bytes:
+    data: bytes = sketch.serialize_compact()
+    return data
+
+
+class Merge:
+    """A union over days (and over the open visits read from raw events)."""
+
+    def __init__(self, dimension: str) -> None:
+        self._union = ds.hll_union(lg_k(dimension))
+        self._dimension = dimension
+        self._extra: ds.hll_sketch | None = None
+
+    def add_bytes(self, data: bytes) -> None:
+        self._union.update(load(data))
+
+    def add_visitors(self, keys: Iterable[str]) -> None:
+        if self._extra is None:
+            self._extra = empty(self._dimension)
+        for key in keys:
+            self._extra.update(key)
+
+    def result(self) -> tuple[int, bool]:
+        if self._extra is not None:
+            self._union.update(self._extra)
+        return estimate(self._union.get_result())
+
+
+def estimate(sketch: ds.hll_sketch) -> tuple[int, bool]:
+    """(visitors, exact): exact while the sketch is still in list or set mode."""
+    if sketch.is_empty():
+        return 0, True
+    summary: str = sketch.to_string(summary=True)
+    exact = "Current Mode   : HLL" not in summary
+    return round(sketch.get_estimate()), exact
+
+
+class DayCache:
+    """One ingester's sketches of recent days, updated in memory and written now and then."""
+
+    def __init__(self) -> None:
+        self.days: dict[tuple[str, int, dt.date], dict[SubKey, ds.hll_sketch]] = {}
+        self.touched: dict[tuple[str, int, dt.date], set[SubKey]] = defaultdict(set)
+        self.watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        self.persisted_at = time.monotonic()
+
+    def day(
+        self, site: str, epoch: int, day: dt.date, stored: dict[SubKey, bytes] | None
+    ) -> dict[SubKey, ds.hll_sketch]:
+        key = (site, epoch, day)
+        if key not in self.days:
+            self.days[key] = {sub: load(data) for sub, data in (stored or {}).items()}
+        return self.days[key]
+
+    def has(self, site: str, epoch: int, day: dt.date) -> bool:
+        return (site, epoch, day) in self.days
+
+    def add(self, site: str, epoch: int, day: dt.date, sub: SubKey, visitor: str) -> None:
+        sketches = self.days[(site, epoch, day)]
+        sketch = sketches.get(sub)
+        if sketch is None:
+            sketch = sketches[sub] = empty(sub[2])
+        sketch.update(visitor)
+        self.touched[(site, epoch, day)].add(sub)
+
+    def take_touched(self) -> list[tuple[str, dt.date, SubKey, bytes]]:
+        out = [
+            (site, day, sub, dump(self.days[(site, epoch, day)][sub]))
+            for (site, epoch, day), subs in self.touched.items()
+            for sub in subs
+        ]
+        self.touched.clear()
+        return out
+
+    def drop(self, key: tuple[str, int, dt.date]) -> None:
+        self.days.pop(key, None)
+        self.touched.pop(key, None)
+
+    def evict(self) -> None:
+        """Keep the newest KEPT_DAYS days per site and epoch."""
+        newest: dict[tuple[str, int], list[dt.date]] = defaultdict(list)
+        for site, epoch, day in self.days:
+            newest[(site, epoch)].append(day)
+        for (site, epoch), days in newest.items():
+            for day in sorted(days)[:-KEPT_DAYS]:
+                self.drop((site, epoch, day))

@@ -1,0 +1,151 @@
+"""A visit's state, and the rollup figures it contributes (so a change is a difference).
+
+Rules shared by the rollups and by `raw.py`:
+- a visit belongs to the UTC day of its first event and carries that event's dimensions;
+  "first" and "last" order events by (ts, arrival), arrival being the event id once stored;
+- entry page = path of its first pageview, exit page = path of its last pageview;
+- a bounce is a visit with one pageview and no custom event (kind "event");
+- duration = last ts − first ts;
+- a filter selects visits: by the visit's value for a visit dimension, by "viewed that page"
+  for page and by "had that custom event" for event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from troth.analytics.models import MAX_VALUE
+
+VISIT_DIMENSIONS = (
+    "source", "utm_source", "utm_medium", "utm_campaign",
+    "browser", "os", "device", "language", "country",
+)  # fmt: skip
+ROLLUP_FILTERS = ("page", "source", "country", "device")
+DIRECT = "Direct / None"
+PAGEVIEW = "pageview"
+CUSTOM = "event"
+
+Counts = tuple[int, int, int, int, int]
+"""(pageviews, events, visits, bounces, duration in microseconds)."""
+Key = tuple[dt.date, str, str, str, str]
+"""(day, filter_dim, filter_value, dimension, value)."""
+Order = tuple[dt.datetime, int]
+"""(ts, arrival): how events of a visit are ordered."""
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive datetimes; every stored time is UTC."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def cut(value: str) -> str:
+    return value[:MAX_VALUE]
+
+
+def visit_values(row: Mapping[str, Any]) -> dict[str, str]:
+    """The visit dimensions as an event row gives them."""
+    values = {name: cut(str(row.get(name) or "")) for name in VISIT_DIMENSIONS[1:]}
+    values["source"] = cut(str(row.get("referrer_host") or "")) or DIRECT
+    return values
+
+
+def micros(delta: dt.timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@dataclass
+class Visit:
+    visit_id: int
+    visitor_key: str
+    first: Order
+    values: dict[str, str]
+    last: Order
+    entry: tuple[Order, str] | None = None
+    exit: tuple[Order, str] | None = None
+    pageviews: int = 0
+    events: int = 0
+    page_views: dict[str, int] = field(default_factory=dict)
+    page_events: dict[str, int] = field(default_factory=dict)
+    custom: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, visit_id: int, row: Mapping[str, Any], order: Order) -> Visit:
+        return cls(visit_id, str(row["visitor_key"]), order, visit_values(row), order)
+
+    def add(self, row: Mapping[str, Any], order: Order) -> None:
+        if order < self.first:
+            self.first, self.values = order, visit_values(row)
+        self.last = max(self.last, order)
+        path, kind = cut(str(row.get("path") or "")), str(row["kind"])
+        self.events += 1
+        self.page_events[path] = self.page_events.get(path, 0) + 1
+        if kind == PAGEVIEW:
+            self.pageviews += 1
+            self.page_views[path] = self.page_views.get(path, 0) + 1
+            if self.entry is None or order < self.entry[0]:
+                self.entry = (order, path)
+            if self.exit is None or order >= self.exit[0]:
+                self.exit = (order, path)
+        elif kind == CUSTOM:
+            name = cut(str(row.get("name") or ""))
+            self.custom[name] = self.custom.get(name, 0) + 1
+
+    @property
+    def day(self) -> dt.date:
+        return self.first[0].date()
+
+    @property
+    def bounced(self) -> bool:
+        return self.pageviews == 1 and not self.custom
+
+    @property
+    def duration_us(self) -> int:
+        return micros(self.last[0] - self.first[0])
+
+    def copy(self) -> Visit:
+        return Visit(
+            self.visit_id, self.visitor_key, self.first, dict(self.values), self.last,
+            self.entry, self.exit, self.pageviews, self.events, dict(self.page_views),
+            dict(self.page_events), dict(self.custom),
+        )  # fmt: skip
+
+
+def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
+    """(dimension, value, counts) of one visit, unfiltered."""
+    bounce = int(visit.bounced)
+    whole: Counts = (visit.pageviews, visit.events, 1, bounce, visit.duration_us)
+    yield "", "", whole
+    for name, value in visit.values.items():
+        yield name, value, whole
+    if visit.entry is not None:
+        yield "entry_page", visit.entry[1], whole
+    if visit.exit is not None:
+        yield "exit_page", visit.exit[1], whole
+    for path, views in visit.page_views.items():
+        yield "page", path, (views, visit.page_events[path], 1, bounce, visit.duration_us)
+    for name, count in visit.custom.items():
+        yield "event", name, (0, count, 1, 0, 0)
+
+
+def matches(visit: Visit) -> Iterator[tuple[str, str]]:
+    """The (filter_dim, filter_value) slices a visit is counted in, "" being no filter."""
+    yield "", ""
+    yield "source", visit.values["source"]
+    yield "country", visit.values["country"]
+    yield "device", visit.values["device"]
+    for path in visit.page_views:
+        yield "page", path
+
+
+def keys(visit: Visit) -> Iterator[tuple[Key, Counts]]:
+    day, own = visit.day, list(rows(visit))
+    for fdim, fvalue in matches(visit):
+        for dim, value, counts in own:
+            yield (day, fdim, fvalue, dim, value), counts
+
+
+def contribution(visit: Visit | None) -> dict[Key, Counts]:
+    return {} if visit is None else dict(keys(visit))

@@ -1,0 +1,46 @@
+"""Helpers for the analytics tests: event rows, ingestion in batches, a clean slate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete
+
+import troth.analytics  # noqa: F401  (registers the ingest hooks)
+from troth.analytics import rollups
+from troth.analytics.models import Rollup, SiteState, Sketch
+from troth.collect.ingest import store_rows
+from troth.collect.models import StoredEvent
+from troth.runtime import Runtime
+
+SITE = "shop.example"
+
+
+def row(
+    visitor: str, ts: dt.datetime, path: str = "/", *, kind: str = "pageview", name: str = "",
+    referrer: str = "", country: str = "", device: str = "desktop", browser: str = "Firefox",
+    props: dict[str, Any] | None = None, site: str = SITE, utm_campaign: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "site": site, "ts": ts, "kind": kind, "name": name, "path": path, "title": "",
+        "hostname": site, "referrer_host": referrer, "referrer_path": "", "utm_source": "",
+        "utm_medium": "", "utm_campaign": utm_campaign, "utm_term": "", "utm_content": "",
+        "country": country, "language": "en", "browser": browser, "browser_version": "",
+        "os": "Linux", "os_version": "", "device": device, "visitor_key": visitor,
+        "cookieless": False, "props": props, "ip": "", "person_id": None, "visit_id": 0,
+    }  # fmt: skip
+
+
+def ingest(runtime: Runtime, batches: Sequence[Sequence[dict[str, Any]]]) -> None:
+    for batch in batches:
+        with runtime.transaction() as session:
+            store_rows(session, [dict(r) for r in batch])
+
+
+def clean(runtime: Runtime) -> None:
+    with runtime.transaction() as session:
+        for table in (Rollup, Sketch, SiteState, StoredEvent):
+            session.execute(delete(table))
+    rollups.forget()

@@ -1,0 +1,57 @@
+"""A visit's figures as it grows, and the deltas a batch applies (CO5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.unit.analytics.support import row
+from troth.analytics.rollups import batch_deltas
+from troth.analytics.sessions import Change, SiteVisits
+from troth.analytics.visits import Visit, contribution
+
+T0 = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
+DAY = T0.date()
+
+
+def at(minutes: float) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def test_co5_second_pageview_removes_the_bounce_and_moves_the_exit_page() -> None:
+    visit = Visit.open(7, row("v", at(0), "/"), (at(0), 1))
+    visit.add(row("v", at(0), "/"), (at(0), 1))
+    before = visit.copy()
+    assert contribution(before)[(DAY, "", "", "", "")] == (1, 1, 1, 1, 0)
+    visit.add(row("v", at(2), "/docs"), (at(2), 2))
+    deltas = batch_deltas([Change("s", before, visit)])["s"]
+    assert deltas[(DAY, "", "", "", "")] == (1, 1, 0, -1, 120_000_000)
+    assert deltas[(DAY, "", "", "exit_page", "/")] == (-1, -1, -1, -1, 0)
+    assert deltas[(DAY, "", "", "exit_page", "/docs")] == (2, 2, 1, 0, 120_000_000)
+    assert (DAY, "", "", "entry_page", "/") in deltas  # its bounce went away
+
+
+def test_co5_late_event_joins_the_visit_and_becomes_its_first() -> None:
+    site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
+    first = row("v", at(10), "/b", referrer="news.example")
+    visit, fresh = site.place(first, (at(10), 1))
+    visit.add(first, (at(10), 1))
+    late = row("v", at(9.9), "/a", referrer="google.com")
+    joined, again = site.place(late, (at(9.9), 2))
+    joined.add(late, (at(9.9), 2))
+    assert fresh
+    assert not again
+    assert joined is visit
+    assert visit.values["source"] == "google.com"
+    assert visit.entry is not None
+    assert visit.entry[1] == "/a"
+    assert visit.duration_us == 6_000_000
+
+
+def test_co5_thirty_minutes_apart_is_a_new_visit_and_the_old_one_becomes_final() -> None:
+    site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
+    a, _ = site.place(row("v", at(0)), (at(0), 1))
+    b, fresh = site.place(row("v", at(30)), (at(30), 2))
+    assert fresh
+    assert a is not b
+    assert site.flush(at(30)) == []  # its last event is not yet over 30 minutes old
+    assert site.flush(at(31)) == [a]
