@@ -26,7 +26,7 @@ from troth.config import Settings
 from troth.errors import Conflict, Unprocessable
 from troth.runtime import Runtime
 from troth.security import passwords, users
-from troth.security.deps import CSRF_REFUSAL
+from troth.security.double_submit import CSRF_REFUSAL
 from troth.security.models import ConsoleUser, SignInAttempt
 from troth.security.signin import INVALID, LOCKED
 from troth.security.tokens import csrf_token

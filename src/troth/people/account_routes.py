@@ -19,14 +19,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from troth.comms.outbox import Outbox
-from troth.errors import Forbidden, TrothError
+from troth.errors import TrothError
 from troth.people import accounts, guardians
 from troth.people.context import context_for
 from troth.policy.guard import Actor
 from troth.runtime import Runtime
 from troth.security.clock import ClockDep
-from troth.security.deps import CSRF_REFUSAL, Principal, public, requires_purpose
-from troth.security.tokens import new_secret, same
+from troth.security.deps import Principal, public, requires_purpose
+from troth.security.double_submit import DoubleSubmit
 from troth.web.deps import RuntimeDep, SessionDep
 from troth.web.templating import templates
 
@@ -40,7 +40,7 @@ Password = Annotated[str, Field(min_length=1, max_length=1024)]
 Email = Annotated[str, Field(min_length=1, max_length=320)]
 FormText = Annotated[str, Form(max_length=1024)]
 
-CSRF_COOKIE = "troth_accounts_csrf"
+CSRF = DoubleSubmit("troth_accounts_csrf", "/accounts")
 CONFIRM_PATH = "/accounts/reset/confirm"
 
 
@@ -308,7 +308,7 @@ def _page(
     context: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    token = request.cookies.get(CSRF_COOKIE) or new_secret()
+    token = CSRF.token(request)
     full = {
         "organization_name": runtime.declaration.organization.short_name,
         "csrf_token": token,
@@ -319,21 +319,8 @@ def _page(
     }
     response = templates.TemplateResponse(request, template, full, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        path="/accounts",
-        secure=runtime.settings.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    CSRF.set(response, runtime.settings, token)
     return response
-
-
-def _check_csrf(request: Request, sent: str) -> None:
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not same(sent, expected):
-        raise Forbidden(CSRF_REFUSAL)
 
 
 def _done(request: Request, runtime: Runtime, title: str, message: str) -> HTMLResponse:
@@ -361,7 +348,7 @@ def sign_up_form(
     password: FormText = "",
     csrf_token: FormText = "",
 ) -> HTMLResponse:
-    _check_csrf(request, csrf_token)
+    CSRF.check(request, csrf_token)
     kept = {"email": email, "name": name, "country": country, "region": region}
     kept["date_of_birth"] = date_of_birth
     form = accounts.SignUp(
@@ -407,7 +394,7 @@ def sign_in_form(
     code: FormText = "",
     csrf_token: FormText = "",
 ) -> HTMLResponse:
-    _check_csrf(request, csrf_token)
+    CSRF.check(request, csrf_token)
     result = _hosted_sign_in(request, runtime, session, clock(), email, password, code)
     if result.status is accounts.Status.signed_in:
         return _done(request, runtime, "Signed in", "Your email and password are right.")
@@ -464,7 +451,7 @@ def password_form(
     csrf_token: FormText = "",
 ) -> HTMLResponse:
     """Change a password: the current one (and code) are checked like a sign-in."""
-    _check_csrf(request, csrf_token)
+    CSRF.check(request, csrf_token)
     result = _hosted_sign_in(request, runtime, session, clock(), email, current, code)
     if result.status is not accounts.Status.signed_in or result.person_id is None:
         context = {"email": email, "error": result.message}
@@ -499,7 +486,7 @@ def reset_form(
     email: FormText = "",
     csrf_token: FormText = "",
 ) -> HTMLResponse:
-    _check_csrf(request, csrf_token)
+    CSRF.check(request, csrf_token)
     _reset(session, runtime, accounts.HOSTED, email, clock())
     return _done(request, runtime, "Check your email", accounts.RESET_SENT.capitalize() + ".")
 
@@ -519,7 +506,7 @@ def reset_confirm_form(
     password: FormText = "",
     csrf_token: FormText = "",
 ) -> HTMLResponse:
-    _check_csrf(request, csrf_token)
+    CSRF.check(request, csrf_token)
     ctx = context_for(runtime)
     try:
         accounts.confirm_reset(session, ctx, accounts.HOSTED, token, password, clock())

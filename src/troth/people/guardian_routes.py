@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from troth.errors import Forbidden, TrothError
+from troth.errors import TrothError
 from troth.people import guardians
 from troth.people.context import context_for as people_context
 from troth.people.guardian_models import AgeCheck
@@ -24,8 +24,8 @@ from troth.people.service import get
 from troth.policy.schema import Action
 from troth.runtime import Runtime
 from troth.security.clock import ClockDep, aware
-from troth.security.deps import CSRF_REFUSAL, Principal, public, requires
-from troth.security.tokens import new_secret, same
+from troth.security.deps import Principal, public, requires
+from troth.security.double_submit import DoubleSubmit
 from troth.web.console import FormText
 from troth.web.deps import RuntimeDep, SessionDep
 from troth.web.templating import templates
@@ -33,7 +33,7 @@ from troth.web.templating import templates
 router = APIRouter(prefix="/guardian", include_in_schema=False, dependencies=[Depends(public)])
 api_router = APIRouter(prefix="/api/v1/people", tags=["people"])
 
-CSRF_COOKIE = "troth_guardian_csrf"
+CSRF = DoubleSubmit("troth_guardian_csrf", "/guardian")
 Token = Annotated[str, Path(min_length=1, max_length=128)]
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 """The link's token is in the address: never pass it on, never keep the page."""
@@ -65,23 +65,10 @@ def _refusal(request: Request, runtime: Runtime, exc: TrothError) -> HTMLRespons
 def _with_csrf(
     request: Request, runtime: Runtime, template: str, context: dict[str, Any]
 ) -> Response:
-    token = request.cookies.get(CSRF_COOKIE) or new_secret()
+    token = CSRF.token(request)
     response = _render(request, runtime, template, {**context, "csrf_token": token})
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        path="/guardian",
-        secure=runtime.settings.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    CSRF.set(response, runtime.settings, token)
     return response
-
-
-def _check_csrf(request: Request, sent: str) -> None:
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not same(sent, expected):
-        raise Forbidden(CSRF_REFUSAL)
 
 
 @router.get("/verify/{token}", response_class=HTMLResponse)
@@ -110,7 +97,7 @@ def give_consent(
     csrf_token: FormText = "",
 ) -> Response:
     try:
-        _check_csrf(request, csrf_token)
+        CSRF.check(request, csrf_token)
         done = guardians.consent(session, guardians.context_for(runtime), token, clock())
     except TrothError as exc:
         return _refusal(request, runtime, exc)
@@ -140,7 +127,7 @@ def withdraw(
     csrf_token: FormText = "",
 ) -> Response:
     try:
-        _check_csrf(request, csrf_token)
+        CSRF.check(request, csrf_token)
         guardians.withdraw(session, token, clock())
     except TrothError as exc:
         return _refusal(request, runtime, exc)

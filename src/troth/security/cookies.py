@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Response
 
 from troth.config import Settings
+from troth.security.double_submit import DoubleSubmit
 from troth.security.sessions import COOKIE
 
-SIGN_IN_CSRF_COOKIE = "troth_sign_in_csrf"
-SIGN_IN_CSRF_PATH = "/console/sign-in"
+SIGN_IN_CSRF = DoubleSubmit("troth_sign_in_csrf", "/console/sign-in")
 
 
 def set_session(response: Response, settings: Settings, value: str) -> None:
@@ -26,16 +26,4 @@ def set_session(response: Response, settings: Settings, value: str) -> None:
 def clear_session(response: Response, settings: Settings) -> None:
     response.delete_cookie(
         COOKIE, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
-    )
-
-
-def set_sign_in_csrf(response: Response, settings: Settings, value: str) -> None:
-    """The double-submit token of the sign-in forms, which have no session to tie it to."""
-    response.set_cookie(
-        SIGN_IN_CSRF_COOKIE,
-        value,
-        path=SIGN_IN_CSRF_PATH,
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="strict",
     )

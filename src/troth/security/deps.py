@@ -21,6 +21,7 @@ from troth.policy.guard import Actor
 from troth.policy.schema import Action
 from troth.security import actors, api_tokens, sessions, users
 from troth.security.clock import ClockDep
+from troth.security.double_submit import CSRF_REFUSAL
 from troth.security.models import ConsoleSession, ConsoleUser
 from troth.security.permissions import Kind, Permission, mark
 from troth.security.tokens import csrf_token, same
@@ -29,7 +30,6 @@ from troth.web.deps import RuntimeDep, SessionDep
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-CSRF_REFUSAL = "the security token of this form is missing or wrong: reload the page and try again"
 SIGN_IN_PATH = "/console/sign-in"
 
 

@@ -15,9 +15,10 @@ from troth.policy.schema import Action
 from troth.runtime import Runtime
 from troth.security import cookies, sessions, signin
 from troth.security.clock import ClockDep
-from troth.security.deps import CSRF_REFUSAL, SIGN_IN_PATH, Principal, SignedIn, public
+from troth.security.deps import SIGN_IN_PATH, Principal, SignedIn, public
+from troth.security.double_submit import CSRF_REFUSAL
 from troth.security.models import ConsoleSession
-from troth.security.tokens import csrf_token, new_secret, same
+from troth.security.tokens import csrf_token, same
 from troth.web.deps import RuntimeDep, SessionDep
 from troth.web.templating import templates
 
@@ -81,14 +82,14 @@ def overview(
 def _sign_in_form(
     request: Request, runtime: Runtime, error: str | None, status_code: int = 200
 ) -> HTMLResponse:
-    token = request.cookies.get(cookies.SIGN_IN_CSRF_COOKIE) or new_secret()
+    token = cookies.SIGN_IN_CSRF.token(request)
     response = templates.TemplateResponse(
         request,
         "console/sign_in.html",
         {"user": None, "error": error, "csrf_token": token},
         status_code=status_code,
     )
-    cookies.set_sign_in_csrf(response, runtime.settings, token)
+    cookies.SIGN_IN_CSRF.set(response, runtime.settings, token)
     return response
 
 
@@ -108,12 +109,6 @@ def _attempt(
     return signin.Attempt(email, password, _client_ip(request), now, lifetime)
 
 
-def _check_double_submit(request: Request, sent: str) -> None:
-    expected = request.cookies.get(cookies.SIGN_IN_CSRF_COOKIE, "")
-    if not expected or not same(sent, expected):
-        raise Forbidden(CSRF_REFUSAL)
-
-
 @router.post("/sign-in", response_class=HTMLResponse, dependencies=PUBLIC)
 def sign_in(
     request: Request,
@@ -124,7 +119,7 @@ def sign_in(
     password: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
-    _check_double_submit(request, csrf_token)
+    cookies.SIGN_IN_CSRF.check(request, csrf_token)
     result = signin.sign_in(session, _attempt(request, runtime, clock(), email, password))
     return _after_attempt(request, runtime, result)
 
