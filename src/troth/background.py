@@ -27,13 +27,14 @@ class Background:
         registry = app_registry.extended()
         sending.register(registry, Outbox.for_runtime(self.runtime, self.runtime.keys))
         worker = Worker.for_runtime(self.runtime, registry)
-        for name, target, args in (
-            ("troth-jobs", worker.run_forever, (self.stop_event, poll)),
-            ("troth-ingest", self.ingester.run_forever, (self.stop_event, 0.1)),
-        ):
-            thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-            thread.start()
-            self.threads.append(thread)
+        ingest = threading.Thread(
+            target=self.ingester.run_forever,
+            args=(self.stop_event, 0.1),
+            name="troth-ingest",
+            daemon=True,
+        )
+        ingest.start()
+        self.threads = [worker.start(self.stop_event, poll), ingest]
         return self
 
     def stop(self) -> None:

@@ -195,6 +195,27 @@ def test_sh1b_to_sh1e_enabled_exceptions_are_listed(text: str) -> None:
     assert "**In a business deal.**" in other
 
 
+def test_sh1_nothing_goes_to_others_without_consent_but_for_the_cases_listed(text: str) -> None:
+    sharing = section(text, "When we share it")
+    assert "goes to no one outside Lumen unless you agree to it" in sharing
+
+
+@pytest.mark.parametrize(
+    ("exception", "words"),
+    [
+        pytest.param("protect_rights", "**To protect rights.**", id="sh1c"),
+        pytest.param("emergency", "**In an emergency.**", id="sh1d"),
+        pytest.param("business_transfer", "**In a business deal.**", id="sh1e"),
+    ],
+)
+def test_sh1c_sh1d_sh1e_each_exception_is_stated_only_while_declared(
+    text: str, exception: str, words: str
+) -> None:
+    assert words in section(text, "Other times we may share it")
+    off = declaration((f"{exception}: {{enabled: true}}", f"{exception}: {{enabled: false}}"))
+    assert words not in section(render_markdown(off), "Other times we may share it")
+
+
 def test_sh1b_disabled_exceptions_and_notice_are_left_out() -> None:
     quiet = declaration(
         ("legal_request: {enabled: true, notify_subject: true}", "legal_request: {enabled: true}"),
