@@ -19,7 +19,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import queries, raw, recompute
+from troth.analytics import queries, raw, recompute, rollups
 from troth.analytics.queries import DIMENSIONS, Filters, Period
 from troth.collect.models import StoredEvent
 from troth.runtime import Runtime
@@ -110,15 +110,27 @@ def erase(runtime: Runtime) -> None:
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(specs=st.lists(event_spec, min_size=1, max_size=60), seed=st.integers(0, 10**6))
+@given(
+    specs=st.lists(event_spec, min_size=1, max_size=60),
+    seed=st.integers(0, 10**6),
+    persist_each_batch=st.booleans(),
+)
 def test_co5_rollups_equal_raw_events_and_after_erasure(
-    runtime: Runtime, specs: list[tuple[int, int, str, int, int, int]], seed: int
+    runtime: Runtime,
+    specs: list[tuple[int, int, str, int, int, int]],
+    seed: int,
+    persist_each_batch: bool,
 ) -> None:
+    """With persist_each_batch, final visits reach the pair rollups and sketches at once;
+    without it they stay in memory and queries read them from raw events."""
     clean(runtime)
+    saved = rollups.PERSIST_SECONDS
+    rollups.PERSIST_SECONDS = 0.0 if persist_each_batch else 3600.0
     try:
         ingest(runtime, split(build(specs, seed), seed))
         assert_same(runtime)
         erase(runtime)
         assert_same(runtime)
     finally:
+        rollups.PERSIST_SECONDS = saved
         clean(runtime)

@@ -1,9 +1,9 @@
 """The analytics read path: every answer from rollups and sketches when they can give it.
 
 No filter, or one filter on page, source, country or device: rollups (the pair rollups for
-the filter). Anything else: raw events (`raw.py`). Counts in rollups are always current;
-sketches hold the visitors of final visits, so the visitors of still-open visits (the last
-half hour or so) are read from raw events and merged in.
+the filter). Anything else: raw events (`raw.py`). Unfiltered counts in rollups are always
+current; pair counts and sketches hold final visits only, so the still-open visits (the last
+half hour or so) are read from raw events and added in.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from troth.analytics.figures import (
     ranked,
 )  # fmt: skip
 from troth.analytics.sketches import Merge
-from troth.analytics.visits import CUSTOM, utc
+from troth.analytics.visits import CUSTOM, Counts, utc
 from troth.collect.models import StoredEvent as E
 from troth.errors import BadRequest
 
@@ -46,6 +46,7 @@ REALTIME = dt.timedelta(minutes=5)
 MIN_CANDIDATES = 20
 """Values whose visitors are estimated for a breakdown: the most visited, at least this many."""
 MAX_LIMIT = 1000
+ZERO: Counts = (0, 0, 0, 0, 0)
 
 Slice = tuple[str, str]
 
@@ -74,10 +75,21 @@ def _visitors(
     return merge.result()
 
 
+def _unsaved(slice_: Slice, open_: list[raw.RawVisit]) -> list[raw.RawVisit]:
+    """The open visits whose counts the slice's rollups do not hold yet (filtered slices)."""
+    return open_ if slice_ != ("", "") else []
+
+
+def _add(a: Counts, b: Counts) -> Counts:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]
+
+
 def _totals(
     session: Session, site: str, slice_: Slice, period: Period, open_: list[raw.RawVisit]
 ) -> Totals:
     counts = repository.total_counts(session, site, slice_, period.start, period.end)
+    for visit in _unsaved(slice_, open_):
+        counts = _add(counts, visit.counts())
     visitors, exact = _visitors(session, site, slice_, period, {v.visitor_key for v in open_})
     return make_totals(visitors, counts, exact)
 
@@ -86,6 +98,8 @@ def _series(
     session: Session, site: str, slice_: Slice, period: Period, open_: list[raw.RawVisit]
 ) -> list[Point]:
     counts = repository.daily_counts(session, site, slice_, period.start, period.end)
+    for visit in _unsaved(slice_, open_):
+        counts[visit.day] = _add(counts.get(visit.day, ZERO), visit.counts())
     merges: dict[dt.date, Merge] = defaultdict(lambda: Merge(""))
     for day, _, data in repository.sketch_bytes(session, site, slice_, "", period.start,
                                                 period.end):  # fmt: skip
@@ -94,7 +108,7 @@ def _series(
         merges[visit.day].add_visitors([visit.visitor_key])
     return [
         make_point(day, merges[day].result()[0] if day in merges else 0,
-                   counts.get(day, (0, 0, 0, 0, 0)))
+                   counts.get(day, ZERO))
         for day in period.each_day()
     ]  # fmt: skip
 
@@ -103,8 +117,13 @@ def _breakdown(
     session: Session, site: str, slice_: Slice, period: Period, dimension: str,
     open_: list[raw.RawVisit], limit: int, offset: int,
 ) -> list[Row]:  # fmt: skip
-    values = repository.value_counts(session, site, slice_, dimension, period.start, period.end)
-    candidates = dict(values[: max(MIN_CANDIDATES, 2 * (offset + limit))])
+    values = dict(
+        repository.value_counts(session, site, slice_, dimension, period.start, period.end)
+    )
+    for value, (_, counts) in raw.groups(_unsaved(slice_, open_), dimension).items():
+        values[value] = _add(values.get(value, ZERO), counts)
+    most = sorted(values.items(), key=lambda item: (-item[1][2], item[0]))
+    candidates = dict(most[: max(MIN_CANDIDATES, 2 * (offset + limit))])
     merges = {value: Merge(dimension) for value in candidates}
     for _, value, data in repository.sketch_bytes(
         session, site, slice_, dimension, period.start, period.end, list(candidates)

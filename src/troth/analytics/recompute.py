@@ -1,8 +1,9 @@
 """Rebuild one day's rollups and sketches from raw events (after events are erased).
 
-Counts come from every visit that starts that day. Sketches take only the visits that are
-final (before the site's watermark): open ones are still read from raw events at query
-time. The site's epoch changes, so an ingester reloads its open visits from raw events.
+Unfiltered counts come from every visit that starts that day. Filtered counts (pair
+rollups) and sketches take only the visits that are final (before the site's watermark):
+open ones are still read from raw events at query time. The site's epoch changes, so an
+ingester reloads its open visits from raw events.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     for visit in visits:
         final = visit.last < flushed_before
         for key, figures in _keys(visit):
+            if key[1] and not final:
+                continue
             row = counts.setdefault(key, [0, 0, 0, 0, 0])
             for i, n in enumerate(figures):
                 row[i] += n

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,9 +37,11 @@ def _upsert(session: Session, table: str, columns: Sequence[str], update_set: st
     return sql + f"ON CONFLICT ({key}) DO UPDATE SET {update_set}"
 
 
-def _day(session: Session, day: dt.date) -> Any:
-    # Written through the DB-API directly: SQLite keeps dates as ISO text.
-    return day if session.get_bind().dialect.name == "postgresql" else day.isoformat()
+def _days(session: Session) -> Any:
+    """How a date is written through the DB-API directly: SQLite keeps dates as ISO text."""
+    if session.get_bind().dialect.name == "postgresql":
+        return lambda day: day
+    return functools.lru_cache(maxsize=4096)(dt.date.isoformat)
 
 
 def _write_many(session: Session, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -53,8 +56,9 @@ def add_counts(session: Session, site: str, deltas: dict[Key, Counts]) -> None:
         return
     update_set = ", ".join(f"{c} = analytics_rollups.{c} + excluded.{c}" for c in COUNTS)
     sql = _upsert(session, "analytics_rollups", (*KEY, *COUNTS), update_set)
+    day_of = _days(session)
     rows = [
-        (site, fdim, fvalue, dim, _day(session, day), value, *counts)
+        (site, fdim, fvalue, dim, day_of(day), value, *counts)
         for (day, fdim, fvalue, dim, value), counts in deltas.items()
     ]
     _write_many(session, sql, rows)
@@ -66,8 +70,9 @@ def put_sketches(
     if not sketches:
         return
     sql = _upsert(session, "analytics_sketches", (*KEY, "sketch"), "sketch = excluded.sketch")
+    day_of = _days(session)
     rows = [
-        (site, sub[0], sub[1], sub[2], _day(session, day), sub[3], data)
+        (site, sub[0], sub[1], sub[2], day_of(day), sub[3], data)
         for site, day, sub, data in sketches
     ]
     _write_many(session, sql, rows)

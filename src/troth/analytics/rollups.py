@@ -1,13 +1,15 @@
 """Keep rollups and sketches current as each ingest batch is stored, in its transaction.
 
-Sketches are written every few seconds rather than per batch (a 10k-event batch touches
-tens of thousands of sketches): the watermark written with them says which visits they hold,
-and queries read the visits after it from raw events, so answers stay exact meanwhile.
+Unfiltered counts are kept current batch by batch. Each visit's figures are a function of
+its state (`visits.contribution`), so a batch adds "figures after − figures before" for every
+visit it touched: a second pageview takes a bounce away, duration grows by the new span, the
+exit page moves from one row to another. The deltas of a batch are summed in Python first,
+then written with one upsert per key.
 
-Each visit's figures are a function of its state (`visits.contribution`), so a batch adds
-"figures after − figures before" for every visit it touched: a second pageview takes a bounce
-away, duration grows by the new span, the exit page moves from one row to another. The deltas
-of a batch are summed in Python first, then written with one upsert per key.
+Filtered counts (pair rollups) and sketches take a visit once, when it is final, and are
+written every few seconds rather than per batch (a 10k-event batch touches tens of thousands
+of pair keys): the watermark written with them says which visits they hold, and queries
+read the visits after it from raw events, so answers stay exact meanwhile.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from troth.analytics import repository, sessions
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import Counts, Key, Visit, contribution
+from troth.analytics.visits import Counts, Key, Visit, contribution, filtered
 
 PENDING = "troth.analytics.batches"
 PERSIST_SECONDS = 5.0
@@ -48,7 +50,9 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def persist(session: Session, cache: DayCache) -> None:
-    """Write the sketches changed since the last write, with the watermark they reach."""
+    """Write the pair counts and sketches of newly final visits, with the watermark they reach."""
+    for site, pairs in cache.take_pairs().items():
+        repository.add_counts(session, site, pairs)
     repository.put_sketches(session, cache.take_touched())
     for site, watermark in cache.watermarks.items():
         repository.set_watermark(session, site, *watermark)
@@ -77,34 +81,35 @@ def batch_deltas(changes: Iterable[sessions.Change]) -> dict[str, dict[Key, Coun
 
 
 def _accumulate(acc: dict[Key, list[int]], figures: dict[Key, Counts], sign: int) -> None:
-    for key, counts in figures.items():
+    for key, (a, b, c, d, e) in figures.items():
         row = acc.get(key)
         if row is None:
-            acc[key] = [sign * n for n in counts]
+            acc[key] = [sign * a, sign * b, sign * c, sign * d, sign * e]
         else:
-            for i, n in enumerate(counts):
-                row[i] += sign * n
+            row[0] += sign * a
+            row[1] += sign * b
+            row[2] += sign * c
+            row[3] += sign * d
+            row[4] += sign * e
 
 
 def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits) -> None:
-    """Add the visitors of visits that became final to every sketch their figures touch."""
+    """Count each visit that became final in its filtered slices and in every sketch."""
+    for site, epoch in batch.epochs.items():
+        cache.drop_epochs_except(site, epoch)
     for site, visit in batch.final:
         epoch = batch.epochs[site]
-        _drop_other_epochs(cache, site, epoch)
         if not cache.has(site, epoch, visit.day):
             cache.day(site, epoch, visit.day, repository.day_sketches(session, site, visit.day))
         add_visit(cache, site, epoch, visit)
 
 
 def add_visit(cache: DayCache, site: str, epoch: int, visit: Visit) -> None:
-    for day, fdim, fvalue, dim, value in contribution(visit):
-        cache.add(site, epoch, day, (fdim, fvalue, dim, value), visit.visitor_key)
-
-
-def _drop_other_epochs(cache: DayCache, site: str, epoch: int) -> None:
-    """Sketches of an earlier epoch (the site's analytics were reset) are never written."""
-    for key in [k for k in cache.days if k[0] == site and k[1] != epoch]:
-        cache.drop(key)
+    pairs = list(filtered(visit))
+    cache.add_pairs(site, epoch, pairs)
+    subs = [key[1:] for key in contribution(visit)]
+    subs += [key[1:] for key, _ in pairs]
+    cache.add_all(site, epoch, visit.day, subs, visit.visitor_key)
 
 
 def forget(database: str | None = None) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 
 import datasketches as ds
 
+from troth.analytics.visits import Counts, Key
+
 LG_TOTAL = 16
 LG_ROW = 12
 TARGET = ds.tgt_hll_type.HLL_8
@@ -76,12 +78,15 @@ def estimate(sketch: ds.hll_sketch) -> tuple[int, bool]:
 
 
 class DayCache:
-    """One ingester's sketches of recent days, updated in memory and written now and then."""
+    """One ingester's sketches of recent days and the pair counts of visits that became final,
+    updated in memory and written now and then (with the watermark that says what they hold).
+    """
 
     def __init__(self) -> None:
         self.days: dict[tuple[str, int, dt.date], dict[SubKey, ds.hll_sketch]] = {}
         self.touched: dict[tuple[str, int, dt.date], set[SubKey]] = defaultdict(set)
         self.watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        self.pairs: dict[tuple[str, int], dict[Key, list[int]]] = {}
         self.persisted_at = time.monotonic()
 
     def day(
@@ -96,12 +101,41 @@ class DayCache:
         return (site, epoch, day) in self.days
 
     def add(self, site: str, epoch: int, day: dt.date, sub: SubKey, visitor: str) -> None:
+        self.add_all(site, epoch, day, (sub,), visitor)
+
+    def add_all(
+        self, site: str, epoch: int, day: dt.date, subs: Iterable[SubKey], visitor: str
+    ) -> None:
         sketches = self.days[(site, epoch, day)]
-        sketch = sketches.get(sub)
-        if sketch is None:
-            sketch = sketches[sub] = empty(sub[2])
-        sketch.update(visitor)
-        self.touched[(site, epoch, day)].add(sub)
+        touched = self.touched[(site, epoch, day)]
+        for sub in subs:
+            sketch = sketches.get(sub)
+            if sketch is None:
+                sketch = sketches[sub] = empty(sub[2])
+            sketch.update(visitor)
+            touched.add(sub)
+
+    def add_pairs(self, site: str, epoch: int, figures: Iterable[tuple[Key, Counts]]) -> None:
+        pending = self.pairs.setdefault((site, epoch), {})
+        for key, (a, b, c, d, e) in figures:
+            row = pending.get(key)
+            if row is None:
+                pending[key] = [a, b, c, d, e]
+            else:
+                row[0] += a
+                row[1] += b
+                row[2] += c
+                row[3] += d
+                row[4] += e
+
+    def take_pairs(self) -> dict[str, dict[Key, Counts]]:
+        out: dict[str, dict[Key, Counts]] = {}
+        for (site, _), pending in self.pairs.items():
+            out.setdefault(site, {}).update(
+                {key: (r[0], r[1], r[2], r[3], r[4]) for key, r in pending.items()}
+            )
+        self.pairs.clear()
+        return out
 
     def take_touched(self) -> list[tuple[str, dt.date, SubKey, bytes]]:
         out = [
@@ -115,6 +149,15 @@ class DayCache:
     def drop(self, key: tuple[str, int, dt.date]) -> None:
         self.days.pop(key, None)
         self.touched.pop(key, None)
+
+    def drop_epochs_except(self, site: str, epoch: int) -> None:
+        """What an earlier epoch held (the site's analytics were rebuilt) is never written."""
+        for key in [k for k in self.days if k[0] == site and k[1] != epoch]:
+            self.drop(key)
+        for key in [k for k in self.touched if k[0] == site and k[1] != epoch]:
+            self.touched.pop(key, None)
+        for pair in [k for k in self.pairs if k[0] == site and k[1] != epoch]:
+            del self.pairs[pair]
 
     def evict(self) -> None:
         """Keep the newest KEPT_DAYS days per site and epoch."""

@@ -8,6 +8,9 @@ Rules shared by the rollups and by `raw.py`:
 - duration = last ts − first ts;
 - a filter selects visits: by the visit's value for a visit dimension, by "viewed that page"
   for page and by "had that custom event" for event.
+
+Unfiltered figures change with every event of a visit; the filtered ones (pair rollups) are
+written once, when the visit is final, so a batch pays for them once per visit.
 """
 
 from __future__ import annotations
@@ -130,9 +133,8 @@ def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
         yield "event", name, (0, count, 1, 0, 0)
 
 
-def matches(visit: Visit) -> Iterator[tuple[str, str]]:
-    """The (filter_dim, filter_value) slices a visit is counted in, "" being no filter."""
-    yield "", ""
+def slices(visit: Visit) -> Iterator[tuple[str, str]]:
+    """The filtered slices a visit is counted in: (filter_dim, filter_value)."""
     yield "source", visit.values["source"]
     yield "country", visit.values["country"]
     yield "device", visit.values["device"]
@@ -140,12 +142,17 @@ def matches(visit: Visit) -> Iterator[tuple[str, str]]:
         yield "page", path
 
 
-def keys(visit: Visit) -> Iterator[tuple[Key, Counts]]:
+def contribution(visit: Visit | None) -> dict[Key, Counts]:
+    """The unfiltered figures of a visit: kept current batch by batch, so open visits count."""
+    if visit is None:
+        return {}
+    day = visit.day
+    return {(day, "", "", dim, value): counts for dim, value, counts in rows(visit)}
+
+
+def filtered(visit: Visit) -> Iterator[tuple[Key, Counts]]:
+    """The figures of a final visit in every filtered slice it matches (the pair rollups)."""
     day, own = visit.day, list(rows(visit))
-    for fdim, fvalue in matches(visit):
+    for fdim, fvalue in slices(visit):
         for dim, value, counts in own:
             yield (day, fdim, fvalue, dim, value), counts
-
-
-def contribution(visit: Visit | None) -> dict[Key, Counts]:
-    return {} if visit is None else dict(keys(visit))
