@@ -134,3 +134,41 @@ def test_co5_rollups_equal_raw_events_and_after_erasure(
     finally:
         rollups.PERSIST_SECONDS = saved
         clean(runtime)
+
+
+def test_co5_a_late_event_on_a_settled_day_reaches_a_cached_dashboard(runtime: Runtime) -> None:
+    """Settled days are kept in memory between reads; a late event must still show."""
+    clean(runtime)
+    saved = rollups.PERSIST_SECONDS
+    rollups.PERSIST_SECONDS = 0.0
+    first_day = Period(START.date(), START.date() + dt.timedelta(days=2))
+    try:
+        day_one = START + dt.timedelta(minutes=30)
+        ingest(runtime, [[row("a", day_one, "/a", country="FR")]])
+        # A day later: the first day is settled (no open visit starts on it any more).
+        ingest(runtime, [[row("b", day_one + dt.timedelta(days=1), "/b", country="DE")]])
+        fr = Filters((("country", "FR"),))
+        with runtime.transaction() as s:
+            assert queries.dashboard(s, SITE, first_day).totals.visits == 2
+            assert queries.dashboard(s, SITE, first_day, fr).totals.visits == 1
+            assert repository_state(s).revision == 0
+        late = row("c", day_one + dt.timedelta(hours=1), "/late", country="FR")
+        ingest(runtime, [[late]])
+        with runtime.transaction() as s:
+            assert repository_state(s).revision == 1
+            board = queries.dashboard(s, SITE, first_day)
+            assert board.totals.visits == 3
+            assert [r.value for r in board.breakdowns["page"]] == ["/a", "/b", "/late"]
+            filtered = queries.dashboard(s, SITE, first_day, fr)
+            visits = raw.load(s, SITE, first_day, fr)
+            assert filtered.totals == raw.totals_of(visits)
+            assert filtered.totals.visits == 2
+    finally:
+        rollups.PERSIST_SECONDS = saved
+        clean(runtime)
+
+
+def repository_state(session: Session) -> Any:
+    from troth.analytics import repository
+
+    return repository.state(session, SITE)

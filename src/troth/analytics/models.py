@@ -71,3 +71,6 @@ class SiteState(Base):
     flushed_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     open_since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     """No open visit starts before this: queries read raw events from here on."""
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Goes up when a day before `open_since` changes (a late event), so answers cached for
+    those days are dropped; a recompute changes `epoch` instead."""

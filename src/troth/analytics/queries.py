@@ -26,13 +26,9 @@ from troth.analytics.figures import (
     Point,
     Row,
     Totals,
-    make_point,
-    make_row,
-    make_totals,
-    ranked,
 )  # fmt: skip
-from troth.analytics.sketches import Merge
-from troth.analytics.visits import CUSTOM, Counts, utc
+from troth.analytics.reader import Reader
+from troth.analytics.visits import CUSTOM
 from troth.collect.models import StoredEvent as E
 from troth.errors import BadRequest
 
@@ -43,97 +39,7 @@ __all__ = [
 ]  # fmt: skip
 
 REALTIME = dt.timedelta(minutes=5)
-MIN_CANDIDATES = 20
-"""Values whose visitors are estimated for a breakdown: the most visited, at least this many."""
 MAX_LIMIT = 1000
-ZERO: Counts = (0, 0, 0, 0, 0)
-
-Slice = tuple[str, str]
-
-
-def _open_visits(
-    session: Session, site: str, period: Period, filters: Filters
-) -> list[raw.RawVisit]:
-    """Visits not yet final (so not yet in the sketches) that start within the period."""
-    state = repository.state(session, site)
-    if state is None:
-        return []
-    since, start = utc(state.flushed_before), utc(state.open_since)
-    if period.end < start.date():
-        return []
-    return raw.load(session, site, period, filters, since=since, open_since=start)
-
-
-def _visitors(
-    session: Session, site: str, slice_: Slice, period: Period, open_keys: set[str]
-) -> tuple[int, bool]:
-    merge = Merge("")
-    for _, _, data in repository.sketch_bytes(session, site, slice_, "", period.start,
-                                              period.end):  # fmt: skip
-        merge.add_bytes(data)
-    merge.add_visitors(open_keys)
-    return merge.result()
-
-
-def _unsaved(slice_: Slice, open_: list[raw.RawVisit]) -> list[raw.RawVisit]:
-    """The open visits whose counts the slice's rollups do not hold yet (filtered slices)."""
-    return open_ if slice_ != ("", "") else []
-
-
-def _add(a: Counts, b: Counts) -> Counts:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]
-
-
-def _totals(
-    session: Session, site: str, slice_: Slice, period: Period, open_: list[raw.RawVisit]
-) -> Totals:
-    counts = repository.total_counts(session, site, slice_, period.start, period.end)
-    for visit in _unsaved(slice_, open_):
-        counts = _add(counts, visit.counts())
-    visitors, exact = _visitors(session, site, slice_, period, {v.visitor_key for v in open_})
-    return make_totals(visitors, counts, exact)
-
-
-def _series(
-    session: Session, site: str, slice_: Slice, period: Period, open_: list[raw.RawVisit]
-) -> list[Point]:
-    counts = repository.daily_counts(session, site, slice_, period.start, period.end)
-    for visit in _unsaved(slice_, open_):
-        counts[visit.day] = _add(counts.get(visit.day, ZERO), visit.counts())
-    merges: dict[dt.date, Merge] = defaultdict(lambda: Merge(""))
-    for day, _, data in repository.sketch_bytes(session, site, slice_, "", period.start,
-                                                period.end):  # fmt: skip
-        merges[day].add_bytes(data)
-    for visit in open_:
-        merges[visit.day].add_visitors([visit.visitor_key])
-    return [
-        make_point(day, merges[day].result()[0] if day in merges else 0,
-                   counts.get(day, ZERO))
-        for day in period.each_day()
-    ]  # fmt: skip
-
-
-def _breakdown(
-    session: Session, site: str, slice_: Slice, period: Period, dimension: str,
-    open_: list[raw.RawVisit], limit: int, offset: int,
-) -> list[Row]:  # fmt: skip
-    values = dict(
-        repository.value_counts(session, site, slice_, dimension, period.start, period.end)
-    )
-    for value, (_, counts) in raw.groups(_unsaved(slice_, open_), dimension).items():
-        values[value] = _add(values.get(value, ZERO), counts)
-    most = sorted(values.items(), key=lambda item: (-item[1][2], item[0]))
-    candidates = dict(most[: max(MIN_CANDIDATES, 2 * (offset + limit))])
-    merges = {value: Merge(dimension) for value in candidates}
-    for _, value, data in repository.sketch_bytes(
-        session, site, slice_, dimension, period.start, period.end, list(candidates)
-    ):
-        merges[value].add_bytes(data)
-    for value, (keys, _) in raw.groups(open_, dimension).items():
-        if value in merges:
-            merges[value].add_visitors(keys)
-    rows = [make_row(v, merges[v].result()[0], counts) for v, counts in candidates.items()]
-    return ranked(rows)[offset : offset + limit]
 
 
 def _check(dimension: str, limit: int, offset: int) -> None:
@@ -147,7 +53,7 @@ def totals(session: Session, site: str, period: Period, filters: Filters = NO_FI
     slice_ = filters.rollup_slice
     if slice_ is None:
         return raw.totals(session, site, period, filters)
-    return _totals(session, site, slice_, period, _open_visits(session, site, period, filters))
+    return Reader(session, site, slice_, period, filters).totals()
 
 
 def series(
@@ -156,7 +62,7 @@ def series(
     slice_ = filters.rollup_slice
     if slice_ is None:
         return raw.series(session, site, period, filters)
-    return _series(session, site, slice_, period, _open_visits(session, site, period, filters))
+    return Reader(session, site, slice_, period, filters).series()
 
 
 def breakdown(
@@ -167,8 +73,8 @@ def breakdown(
     slice_ = filters.rollup_slice
     if slice_ is None:
         return raw.breakdown(session, site, period, dimension, filters, limit, offset)
-    open_ = _open_visits(session, site, period, filters)
-    return _breakdown(session, site, slice_, period, dimension, open_, limit, offset)
+    found = Reader(session, site, slice_, period, filters).breakdowns([dimension], limit, offset)
+    return found[dimension]
 
 
 def event_properties(
@@ -217,17 +123,13 @@ def dashboard(
     slice_ = filters.rollup_slice
     if slice_ is None:
         return _raw_dashboard(session, site, period, filters, compare, limit, now)
-    open_ = _open_visits(session, site, period, filters)
+    reader = Reader(session, site, slice_, period, filters)
     previous = None
     if compare:
-        before = period.previous()
-        previous = _totals(session, site, slice_, before,
-                           _open_visits(session, site, before, filters))  # fmt: skip
+        previous = Reader(session, site, slice_, period.previous(), filters).totals()
     return Dashboard(
-        site, period, filters, _totals(session, site, slice_, period, open_), previous,
-        _series(session, site, slice_, period, open_),
-        {d: _breakdown(session, site, slice_, period, d, open_, limit, 0) for d in DIMENSIONS},
-        realtime_visitors(session, site, now), "rollups",
+        site, period, filters, reader.totals(), previous, reader.series(),
+        reader.breakdowns(DIMENSIONS, limit), realtime_visitors(session, site, now), "rollups",
     )  # fmt: skip
 
 

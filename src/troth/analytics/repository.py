@@ -97,6 +97,12 @@ def set_watermark(
     session.execute(update(SiteState).where(SiteState.site == site).values(**values))
 
 
+def bump_revision(session: Session, site: str) -> None:
+    session.execute(
+        update(SiteState).where(SiteState.site == site).values(revision=SiteState.revision + 1)
+    )
+
+
 def state(session: Session, site: str) -> SiteState | None:
     return session.get(SiteState, site)
 
@@ -154,6 +160,49 @@ def value_counts(
     stmt = stmt.where(Rollup.dimension == dimension).group_by(Rollup.value)
     stmt = stmt.having(visits > 0).order_by(visits.desc(), Rollup.value)
     return [(row[0], _counts(row[1:])) for row in session.execute(stmt)]
+
+
+def all_value_counts(
+    session: Session, site: str, filter_: tuple[str, str], dimensions: Sequence[str],
+    start: dt.date, end: dt.date,
+) -> dict[str, dict[str, Counts]]:  # fmt: skip
+    """dimension -> value -> summed counts, for every value with a visit, in one query.
+
+    Written for the DB-API directly: the dashboard reads thousands of these rows per view,
+    and plain tuples cost a fraction of ORM rows.
+    """
+    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    day_of = _days(session)
+    sums = ", ".join(f"SUM({name})" for name in COUNTS)
+    # Names are this module's constants; every value goes as a parameter.
+    sql = (
+        f"SELECT dimension, value, {sums} FROM analytics_rollups "  # noqa: S608
+        f"WHERE site = {mark} AND filter_dim = {mark} AND filter_value = {mark} "
+        f"AND dimension IN ({', '.join(mark for _ in dimensions)}) "
+        f"AND day >= {mark} AND day <= {mark} "
+        "GROUP BY dimension, value HAVING SUM(visits) > 0"
+    )
+    params = (site, *filter_, *dimensions, day_of(start), day_of(end))
+    found: dict[str, dict[str, Counts]] = {dimension: {} for dimension in dimensions}
+    for dimension, value, a, b, c, d, e in session.connection().exec_driver_sql(sql, params):
+        found[dimension][value] = (int(a), int(b), int(c), int(d), int(e))
+    return found
+
+
+def value_sketch_bytes(
+    session: Session, site: str, filter_: tuple[str, str], wanted: dict[str, list[str]],
+    start: dt.date, end: dt.date,
+) -> list[tuple[str, str, bytes]]:  # fmt: skip
+    """The daily sketches of the wanted (dimension, value) pairs, in one query."""
+    s = Sketch
+    values = sorted({value for found in wanted.values() for value in found})
+    stmt = select(s.dimension, s.value, s.sketch).where(
+        s.site == site, s.filter_dim == filter_[0], s.filter_value == filter_[1],
+        s.dimension.in_(list(wanted)), s.day >= start, s.day <= end, s.value.in_(values),
+    )  # fmt: skip
+    pairs = {(dim, value) for dim, found in wanted.items() for value in found}
+    rows = session.execute(stmt)
+    return [(dim, value, data) for dim, value, data in rows if (dim, value) in pairs]
 
 
 def sketch_bytes(

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from troth.analytics import repository, sessions
+from troth.analytics import parts, repository, sessions
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import Counts, Key, Visit, contribution, filtered
 
@@ -42,6 +42,8 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     batch: sessions.BatchVisits = session.info[PENDING].pop()
     for site, deltas in batch_deltas(batch.changes.values()).items():
         repository.add_counts(session, site, deltas)
+    for site in batch.late:
+        repository.bump_revision(session, site)
     cache = _caches.setdefault(sessions.database_of(session), DayCache())
     record_final(session, cache, batch)
     cache.watermarks.update(batch.watermarks)
@@ -115,6 +117,7 @@ def add_visit(cache: DayCache, site: str, epoch: int, visit: Visit) -> None:
 def forget(database: str | None = None) -> None:
     """Drop what this process holds in memory (visits and sketches) for one or all databases."""
     sessions.forget(database)
+    parts.forget()
     if database is None:
         _caches.clear()
     else:

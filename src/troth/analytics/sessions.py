@@ -44,6 +44,8 @@ class SiteVisits:
     epoch: int
     flushed_before: dt.datetime
     by_visitor: dict[str, list[Visit]] = field(default_factory=dict)
+    settled: dt.date = dt.date.min
+    """Days before this hold no open visit in the stored state (see `SiteState.revision`)."""
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         for visit in reversed(self.by_visitor.get(key, ())):
@@ -97,6 +99,8 @@ class BatchVisits:
     watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
     """Per site: (flushed_before, open_since) after this batch."""
     epochs: dict[str, int] = field(default_factory=dict)
+    late: set[str] = field(default_factory=set)
+    """Sites where this batch changed a settled day (an event arrived late)."""
 
 
 _memory: dict[str, dict[str, SiteVisits]] = {}
@@ -128,6 +132,8 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
         visit.add(row, order)
         row["visit_id"] = visit.visit_id
         newest[site] = max(newest.get(site, ts), ts)
+        if visit.day < sites[site].settled:
+            batch.late.add(site)
     for site, ts in newest.items():
         batch.final.extend((site, visit) for visit in sites[site].flush(ts))
         batch.watermarks[site] = (sites[site].flushed_before, sites[site].open_since())
@@ -137,18 +143,19 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
 
 def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
     memory = _memory.setdefault(database_of(session), {})
+    s = SiteState
     rows = session.execute(
-        select(SiteState.site, SiteState.epoch, SiteState.flushed_before).where(
-            SiteState.site.in_(list(names))
-        )
+        select(s.site, s.epoch, s.flushed_before, s.open_since).where(s.site.in_(list(names)))
     ).all()
-    stored = {site: (epoch, utc(before)) for site, epoch, before in rows}
+    stored = {site: (epoch, utc(before)) for site, epoch, before, _ in rows}
+    settled = {site: utc(since).date() for site, _, _, since in rows}
     for name in names:
         known = memory.get(name)
         if name not in stored:
             memory[name] = _start_site(session, name)
         elif known is None or known.epoch != stored[name][0]:
             memory[name] = rebuild(session, name, *stored[name])
+        memory[name].settled = settled.get(name, dt.date.min)
     return {name: memory[name] for name in names}
 
 
@@ -162,20 +169,27 @@ def _start_site(session: Session, site: str) -> SiteVisits:
 def rebuild(session: Session, site: str, epoch: int, flushed_before: dt.datetime) -> SiteVisits:
     """The open visits (an event at or after the watermark) replayed from raw events."""
     state = SiteVisits(epoch, flushed_before)
+    for visit in open_visits(session, site, flushed_before, flushed_before - LONGEST_VISIT):
+        state.by_visitor.setdefault(visit.visitor_key, []).append(visit)
+    return state
+
+
+def open_visits(
+    session: Session, site: str, since: dt.datetime, start: dt.datetime,
+    end: dt.datetime | None = None,
+) -> list[Visit]:  # fmt: skip
+    """Visits with an event at or after `since`, replayed from their events from `start` on."""
     e = StoredEvent
-    open_ids = select(e.visit_id).where(e.site == site, e.ts >= flushed_before).scalar_subquery()
-    events = session.execute(
-        select(*COLUMNS)
-        .where(e.site == site, e.ts >= flushed_before - LONGEST_VISIT, e.visit_id.in_(open_ids))
-        .order_by(e.id)
-    ).mappings()
+    open_ids = select(e.visit_id).where(e.site == site, e.ts >= since).scalar_subquery()
+    stmt = select(*COLUMNS).where(e.site == site, e.ts >= start, e.visit_id.in_(open_ids))
+    if end is not None:
+        stmt = stmt.where(e.ts < end)
     visits: dict[int, Visit] = {}
-    for found in events:
+    for found in session.execute(stmt.order_by(e.id)).mappings():
         row = dict(found)
         order = (utc(row["ts"]), int(row["id"]))
         visit = visits.get(row["visit_id"])
         if visit is None:
             visit = visits[row["visit_id"]] = Visit.open(row["visit_id"], row, order)
-            state.by_visitor.setdefault(visit.visitor_key, []).append(visit)
         visit.add(row, order)
-    return state
+    return list(visits.values())

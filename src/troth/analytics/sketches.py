@@ -56,15 +56,31 @@ class Merge:
     def add_bytes(self, data: bytes) -> None:
         self._union.update(load(data))
 
+    def add_sketch(self, sketch: ds.hll_sketch) -> None:
+        self._union.update(sketch)
+
+    def sketch(self) -> ds.hll_sketch:
+        """The union so far (visitors added with `add_visitors` not included)."""
+        return self._union.get_result(TARGET)
+
     def add_visitors(self, keys: Iterable[str]) -> None:
         if self._extra is None:
             self._extra = empty(self._dimension)
         for key in keys:
             self._extra.update(key)
 
+    def visitors(self) -> int:
+        """The estimate alone (cheaper than `result`, which also tells whether it is exact)."""
+        if self._extra is not None:
+            self._union.update(self._extra)
+            self._extra = None
+        estimate: float = self._union.get_estimate()
+        return round(estimate)
+
     def result(self) -> tuple[int, bool]:
         if self._extra is not None:
             self._union.update(self._extra)
+            self._extra = None
         return estimate(self._union.get_result())
 
 

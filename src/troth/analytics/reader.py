@@ -1,0 +1,164 @@
+"""Answers from rollups and sketches for one site, slice and period (one dashboard's reads).
+
+The period is read as up to two parts (`parts.py`): settled days, kept in memory between
+requests, and the days still moving, read each time. Unfiltered counts in rollups are always
+current; pair counts and sketches hold final visits only, so the still-open visits (the last
+half hour or so) are read from raw events and added in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from troth.analytics import parts, raw, repository, sessions
+from troth.analytics.figures import (
+    Filters,
+    Period,
+    Point,
+    Row,
+    Totals,
+    make_point,
+    make_row,
+    make_totals,
+    ranked,
+)  # fmt: skip
+from troth.analytics.models import SiteState
+from troth.analytics.parts import ZERO, Days, Slice, add
+from troth.analytics.sketches import Merge
+from troth.analytics.visits import Counts, Visit, utc
+
+DAY = dt.timedelta(days=1)
+MIN_CANDIDATES = 20
+"""Values whose visitors are estimated for a breakdown: the most visited, at least this many."""
+
+
+def _split(
+    session: Session, state: SiteState | None, site: str, slice_: Slice, period: Period
+) -> list[Days]:
+    if state is None:
+        return [Days(site, slice_, period.start, period.end)]
+    settled = utc(state.open_since).date()
+    version = (sessions.database_of(session), state.epoch, state.revision)
+    found = []
+    if period.start < settled:
+        end = min(period.end, settled - dt.timedelta(days=1))
+        found.append(Days(site, slice_, period.start, end, version))
+    if period.end >= settled:
+        found.append(Days(site, slice_, max(period.start, settled), period.end))
+    return found
+
+
+def _open_visits(
+    session: Session, state: SiteState | None, site: str, period: Period, filters: Filters
+) -> list[raw.RawVisit]:
+    """Visits not yet final (so not in the pair rollups and sketches) that start within the
+    period and match the filters, replayed from their events in one query."""
+    if state is None:
+        return []
+    since, start = utc(state.flushed_before), utc(state.open_since)
+    if period.end < start.date():
+        return []
+    first = dt.datetime(period.start.year, period.start.month, period.start.day, tzinfo=dt.UTC)
+    end = first + dt.timedelta(days=period.days + 1)
+    found = sessions.open_visits(session, site, since, max(start, first - DAY), end)
+    visits = [_as_raw(v) for v in found if period.start <= v.day <= period.end]
+    return [v for v in visits if all(v.matches(d, value) for d, value in filters.values)]
+
+
+def _as_raw(visit: Visit) -> raw.RawVisit:
+    values = dict(visit.values)
+    if visit.entry is not None:
+        values["entry_page"] = visit.entry[1]
+    if visit.exit is not None:
+        values["exit_page"] = visit.exit[1]
+    return raw.RawVisit(
+        visit.visit_id, visit.visitor_key, visit.day, values, visit.pageviews, visit.events,
+        visit.duration_us, visit.last[0], dict(visit.page_views), dict(visit.page_events),
+        dict(visit.custom),
+    )  # fmt: skip
+
+
+class Reader:
+    def __init__(
+        self, session: Session, site: str, slice_: Slice, period: Period, filters: Filters
+    ) -> None:
+        self.session, self.slice_, self.period = session, slice_, period
+        state = repository.state(session, site)
+        self.days = _split(session, state, site, slice_, period)
+        self.open = _open_visits(session, state, site, period, filters)
+        # Open visits are in the unfiltered counts already, not yet in the filtered ones.
+        self.unsaved = self.open if slice_ != ("", "") else []
+
+    def totals(self) -> Totals:
+        counts, merge = ZERO, Merge("")
+        for days in self.days:
+            part = parts.totals(self.session, days)
+            for day_counts in part.daily.values():
+                counts = add(counts, day_counts)
+            if part.visitors is not None:
+                merge.add_sketch(part.visitors)
+        for visit in self.unsaved:
+            counts = add(counts, visit.counts())
+        merge.add_visitors({visit.visitor_key for visit in self.open})
+        visitors, exact = merge.result()
+        return make_totals(visitors, counts, exact)
+
+    def series(self) -> list[Point]:
+        counts: dict[dt.date, Counts] = {}
+        merges: dict[dt.date, Merge] = defaultdict(lambda: Merge(""))
+        for days in self.days:
+            part = parts.totals(self.session, days)
+            counts.update(part.daily)
+            for day, sketch in part.day_visitors.items():
+                merges[day].add_sketch(sketch)
+        for visit in self.unsaved:
+            counts[visit.day] = add(counts.get(visit.day, ZERO), visit.counts())
+        for visit in self.open:
+            merges[visit.day].add_visitors([visit.visitor_key])
+        return [
+            make_point(day, merges[day].visitors() if day in merges else 0,
+                       counts.get(day, ZERO))
+            for day in self.period.each_day()
+        ]  # fmt: skip
+
+    def breakdowns(
+        self, dimensions: Sequence[str], limit: int, offset: int = 0
+    ) -> dict[str, list[Row]]:
+        loaded = [(days, parts.values(self.session, days, dimensions)) for days in self.days]
+        counts: dict[str, dict[str, Counts]] = {}
+        wanted_rows = max(MIN_CANDIDATES, 2 * (offset + limit))
+        for dimension in dimensions:
+            # The settled part is the big one: copied whole, the smaller ones added to it.
+            found = [part.counts.get(dimension, {}) for _, part in loaded]
+            found.append({v: c for v, (_, c) in raw.groups(self.unsaved, dimension).items()})
+            found.sort(key=len, reverse=True)
+            merged = dict(found[0])
+            for smaller in found[1:]:
+                for value, more in smaller.items():
+                    merged[value] = add(merged.get(value, ZERO), more)
+            most = heapq.nsmallest(
+                wanted_rows, ((-c[2], v) for v, c in merged.items() if c[2] > 0)
+            )
+            counts[dimension] = {value: merged[value] for _, value in most}
+        wanted = {dimension: list(found) for dimension, found in counts.items()}
+        for days, part in loaded:
+            parts.value_sketches(self.session, days, part, wanted)
+        result: dict[str, list[Row]] = {}
+        for dimension, candidates in counts.items():
+            merges = {value: Merge(dimension) for value in candidates}
+            for _, part in loaded:
+                for value, merge in merges.items():
+                    sketch = part.sketches.get((dimension, value))
+                    if sketch is not None:
+                        merge.add_sketch(sketch)
+            for value, (keys, _) in raw.groups(self.open, dimension).items():
+                if value in merges:
+                    merges[value].add_visitors(keys)
+            rows = [make_row(v, merges[v].visitors(), c) for v, c in candidates.items()]
+            result[dimension] = ranked(rows)[offset : offset + limit]
+        return result
