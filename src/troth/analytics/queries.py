@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import raw, repository
+from troth.analytics import raw, repository, scan
 from troth.analytics.figures import (
     DIMENSIONS,
     FILTER_DIMENSIONS,
@@ -52,7 +52,7 @@ def _check(dimension: str, limit: int, offset: int) -> None:
 def totals(session: Session, site: str, period: Period, filters: Filters = NO_FILTERS) -> Totals:
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return raw.totals(session, site, period, filters)
+        return raw.totals_of(scan.load(session, site, period, filters))
     return Reader(session, site, slice_, period, filters).totals()
 
 
@@ -61,7 +61,7 @@ def series(
 ) -> list[Point]:
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return raw.series(session, site, period, filters)
+        return raw.series_of(scan.load(session, site, period, filters), period)
     return Reader(session, site, slice_, period, filters).series()
 
 
@@ -72,7 +72,8 @@ def breakdown(
     _check(dimension, limit, offset)
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return raw.breakdown(session, site, period, dimension, filters, limit, offset)
+        visits = scan.load(session, site, period, filters)
+        return raw.rows_of(visits, dimension)[offset : offset + limit]
     found = Reader(session, site, slice_, period, filters).breakdowns([dimension], limit, offset)
     return found[dimension]
 
@@ -87,7 +88,7 @@ def event_properties(
         E.site == site, E.kind == CUSTOM, E.name == event_name,
         E.ts >= lo, E.ts < lo + dt.timedelta(days=period.days),
     )  # fmt: skip
-    allowed = {v.visit_id for v in raw.load(session, site, period, filters)} if filters.values \
+    allowed = {v.visit_id for v in scan.load(session, site, period, filters)} if filters.values \
         else None  # fmt: skip
     events: dict[tuple[str, str], int] = defaultdict(int)
     visitors: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -137,8 +138,9 @@ def _raw_dashboard(
     session: Session, site: str, period: Period, filters: Filters, compare: bool,
     limit: int, now: dt.datetime,
 ) -> Dashboard:  # fmt: skip
-    visits = raw.load(session, site, period, filters)
-    previous = raw.totals(session, site, period.previous(), filters) if compare else None
+    visits = scan.load(session, site, period, filters)
+    previous = raw.totals_of(scan.load(session, site, period.previous(), filters)) if compare \
+        else None  # fmt: skip
     return Dashboard(
         site, period, filters, raw.totals_of(visits), previous, raw.series_of(visits, period),
         {d: raw.rows_of(visits, d)[:limit] for d in DIMENSIONS},

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from troth.analytics import parts, raw, repository, sessions
+from troth.analytics import parts, raw, repository, scan, sessions
 from troth.analytics.figures import (
     Filters,
     Period,
@@ -30,7 +30,7 @@ from troth.analytics.figures import (
 from troth.analytics.models import SiteState
 from troth.analytics.parts import ZERO, Days, Slice, add
 from troth.analytics.sketches import Merge
-from troth.analytics.visits import Counts, Visit, utc
+from troth.analytics.visits import Counts, utc
 
 DAY = dt.timedelta(days=1)
 MIN_CANDIDATES = 20
@@ -66,21 +66,8 @@ def _open_visits(
     first = dt.datetime(period.start.year, period.start.month, period.start.day, tzinfo=dt.UTC)
     end = first + dt.timedelta(days=period.days + 1)
     found = sessions.open_visits(session, site, since, max(start, first - DAY), end)
-    visits = [_as_raw(v) for v in found if period.start <= v.day <= period.end]
+    visits = [scan.as_raw(v) for v in found if period.start <= v.day <= period.end]
     return [v for v in visits if all(v.matches(d, value) for d, value in filters.values)]
-
-
-def _as_raw(visit: Visit) -> raw.RawVisit:
-    values = dict(visit.values)
-    if visit.entry is not None:
-        values["entry_page"] = visit.entry[1]
-    if visit.exit is not None:
-        values["exit_page"] = visit.exit[1]
-    return raw.RawVisit(
-        visit.visit_id, visit.visitor_key, visit.day, values, visit.pageviews, visit.events,
-        visit.duration_us, visit.last[0], dict(visit.page_views), dict(visit.page_events),
-        dict(visit.custom),
-    )  # fmt: skip
 
 
 class Reader:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from troth.analytics.models import SiteState
-from troth.analytics.visits import Order, Visit, utc
+from troth.analytics.visits import Order, Visit, replay, utc
 from troth.collect.models import StoredEvent
 
 GAP = dt.timedelta(minutes=30)
@@ -184,12 +184,4 @@ def open_visits(
     stmt = select(*COLUMNS).where(e.site == site, e.ts >= start, e.visit_id.in_(open_ids))
     if end is not None:
         stmt = stmt.where(e.ts < end)
-    visits: dict[int, Visit] = {}
-    for found in session.execute(stmt.order_by(e.id)).mappings():
-        row = dict(found)
-        order = (utc(row["ts"]), int(row["id"]))
-        visit = visits.get(row["visit_id"])
-        if visit is None:
-            visit = visits[row["visit_id"]] = Visit.open(row["visit_id"], row, order)
-        visit.add(row, order)
-    return list(visits.values())
+    return replay(session.execute(stmt.order_by(e.id)).mappings())

@@ -16,7 +16,7 @@ written once, when the visit is final, so a batch pays for them once per visit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,18 @@ class Visit:
             self.entry, self.exit, self.pageviews, self.events, dict(self.page_views),
             dict(self.page_events), dict(self.custom),
         )  # fmt: skip
+
+
+def replay(rows: Iterable[Mapping[Any, Any]]) -> list[Visit]:
+    """Visits rebuilt from stored event rows given in arrival (id) order."""
+    visits: dict[int, Visit] = {}
+    for row in rows:
+        order = (utc(row["ts"]), int(row["id"]))
+        visit = visits.get(row["visit_id"])
+        if visit is None:
+            visit = visits[row["visit_id"]] = Visit.open(row["visit_id"], row, order)
+        visit.add(row, order)
+    return list(visits.values())
 
 
 def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
