@@ -2,7 +2,9 @@
 
 Builds synthetic traffic (90 days; Zipf pages and sources, ~60 countries, devices, ~8 %
 custom events) through `store_rows` and the analytics hooks in large batches, keeps the
-database for reuse (--keep), then times the dashboard for the last 30 days.
+database for reuse (--keep), then times the dashboard for the last 30 days: the first view
+(settled days not yet in memory) and a repeat view, unfiltered and with common filters, and
+filters the rollups do not hold (events replayed).
 
     .venv/bin/python bench/dashboard.py --events 1000000 --db sqlite --keep
     .venv/bin/python bench/dashboard.py --events 10000000 --db postgresql --keep
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import troth.analytics
 import troth.models  # noqa: F401
 from troth import migrate
-from troth.analytics import queries, raw, rollups
+from troth.analytics import parts, queries, raw, rollups
 from troth.analytics.queries import Filters, Period
 from troth.collect import ingest
 from troth.collect.models import StoredEvent
@@ -163,30 +165,41 @@ def report(engine: Engine, events: int, runs: int) -> Iterator[tuple[str, float,
         yield ("baseline: SELECT 1", *timed(lambda: s.execute(text("SELECT 1")).all(), runs))
         board = queries.dashboard(s, SITE, period, now=now)
         country = board.breakdowns["country"][0].value
+        page = board.breakdowns["page"][0].value
         print(
             f"  30 days: {board.totals.pageviews + 0:,} pageviews, {board.totals.visits:,} "
             f"visits, {board.totals.visitors:,} visitors (exact={board.totals.visitors_exact})"
         )
 
-        def dash(filters: Filters) -> Callable[[], object]:
-            return lambda: queries.dashboard(s, SITE, period, filters, compare=True, now=now)
+        def dash(filters: Filters, cold: bool = False) -> Callable[[], object]:
+            def run() -> object:
+                if cold:
+                    parts.forget()
+                return queries.dashboard(s, SITE, period, filters, compare=True, now=now)
 
-        yield ("dashboard, rollups, no filter", *timed(dash(Filters()), runs))
-        yield (f"dashboard, rollups, country={country}",
-               *timed(dash(Filters((("country", country),))), runs))  # fmt: skip
+            return run
+
+        cases = [
+            ("no filter", Filters()),
+            (f"country={country}", Filters((("country", country),))),
+            (f"page={page}", Filters((("page", page),))),
+        ]
+        for name, filters in cases:
+            yield (f"dashboard, rollups, {name}, first view", *timed(dash(filters, True), runs))
+            yield (f"dashboard, rollups, {name}, repeat view", *timed(dash(filters), runs))
         slow = max(2, runs // 5)
-        yield ("dashboard, raw events, browser=Firefox",
+        yield ("dashboard, events replayed, browser=Firefox",
                *timed(dash(Filters((("browser", "Firefox"),))), slow))  # fmt: skip
+        both = Filters((("browser", "Firefox"), ("country", country)))
+        yield (f"dashboard, events replayed, browser=Firefox and country={country}",
+               *timed(dash(both), slow))  # fmt: skip
         if events <= 1_000_000:
-
-            def raw_board() -> object:
-                visits = raw.load(s, SITE, period)
-                return [raw.rows_of(visits, d) for d in queries.DIMENSIONS]
-
-            yield ("dashboard, raw events, no filter", *timed(raw_board, slow))
             exact = raw.totals(s, SITE, period).visitors
             error = 100 * (board.totals.visitors - exact) / exact
             print(f"  visitors: sketch {board.totals.visitors:,}, exact {exact:,} ({error:+.2f} %)")
+        counts = s.execute(text("SELECT COUNT(*) FROM analytics_rollups")).scalar()
+        sketches = s.execute(text("SELECT COUNT(*) FROM analytics_sketches")).scalar()
+        print(f"  rollup rows {counts:,}, sketch rows {sketches:,}")
     yield from ingest_cost(factory, now)
 
 
@@ -197,7 +210,8 @@ def ingest_cost(
     traffic = Traffic(10_000 * 3 * DAYS, seed=11)
     rows = [dict(r, site="ingest.example") for r in traffic.day(END)][:60_000]
     batches = [rows[i : i + 10_000] for i in range(0, len(rows), 10_000)]
-    hooked, bare = [], []
+    hooked: list[float] = []
+    bare: list[float] = []
     saved = (list(ingest._before), list(ingest._after))
     for i, batch in enumerate(batches):
         if i % 2:
@@ -208,8 +222,13 @@ def ingest_cost(
             ingest.store_rows(session, [dict(r) for r in batch])
         (bare if i % 2 else hooked).append((time.perf_counter() - t) * 1000)
         ingest._before[:], ingest._after[:] = saved
-    yield ("store 10k events, hooks (visits, rollups, sketches)",
+    yield ("store 10k events, hooks (visits, unfiltered rollups, final visits in memory)",
            statistics.median(hooked), max(hooked))  # fmt: skip
+    t = time.perf_counter()
+    with factory() as session, session.begin():
+        rollups.persist_now(session)
+    spent = (time.perf_counter() - t) * 1000 / (len(hooked) or 1)
+    yield ("  + writing their pair rollups and sketches, per 10k events", spent, spent)
     yield ("store 10k events, no hooks", statistics.median(bare), max(bare))
     with factory() as session, session.begin():
         ingest.store_rows(session, [dict(rows[0], site=SITE, ts=now, visitor_key="fresh")])
