@@ -13,8 +13,10 @@ tail (a crash mid-write, never acknowledged) fails its CRC and is ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import itertools
+import logging
 import os
 import struct
 import threading
@@ -29,6 +31,7 @@ NEW_SUFFIX = ".new"
 OPEN_SUFFIX = ".open"
 SEALED_SUFFIX = ".seg"
 _counter = itertools.count()
+log = logging.getLogger(__name__)
 _writers: weakref.WeakSet[JournalWriter] = weakref.WeakSet()
 
 
@@ -96,8 +99,11 @@ class Segment:
 class JournalWriter:
     """Group commit for one process: `await append(records)` returns once they are on disk.
 
-    Requests only ever append and fsync. Opening the next segment and sealing the full one
-    (a rename and a directory fsync) happen on a rotation thread, off the request path.
+    A flusher thread loops: take everything appended since its last pass, write it, fdatasync,
+    then wake that batch's requests with one call into the event loop. Requests arriving
+    during an fsync form the next batch, so the loop thread never blocks on the disk and pays
+    only a list append and a future per request. Opening the next segment and sealing the
+    full one (a rename and a directory fsync) happen on a rotation thread, off that path.
     """
 
     def __init__(self, directory: Path, *, seal_after: float = 0.5, max_bytes: int = 8 << 20):
@@ -107,57 +113,79 @@ class JournalWriter:
         self.max_bytes = max_bytes
         self._segment: Segment | None = None
         self._spare: Segment | None = None
-        self._pending: list[bytes] = []
+        self._lock = threading.Lock()  # the rotation thread and the flusher may run at once
+        self._queued = threading.Condition(threading.Lock())
+        self._pending: list[bytes] = []  # framed records not yet written, under _queued
         self._waiters: list[asyncio.Future[None]] = []
-        self._flushing = False
-        self._flush_task: asyncio.Task[None] | None = None
-        self._lock = threading.Lock()  # the rotation thread and a flush may run at once
-        self._closed = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
+        self._closed = threading.Event()  # stops the rotation thread and an idle flusher
+        self._flusher: threading.Thread | None = None  # under _queued; started on demand
         self._rotator = threading.Thread(target=self._rotate_forever, daemon=True)
         self._rotator.start()
         _writers.add(self)
 
     async def append(self, payloads: list[bytes]) -> None:
+        """Returns once the records are fsynced."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._pending.extend(frame(p) for p in payloads)
-        self._waiters.append(waiter)
-        if not self._flushing:
-            self._flushing = True
-            self._flush_task = loop.create_task(self._flush_loop())
+        waiter = loop.create_future()
+        records = [frame(p) for p in payloads]
+        with self._queued:
+            if not self._waiters:
+                self._loop = loop
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_forever, daemon=True)
+                    self._flusher.start()
+                else:
+                    self._queued.notify()
+            elif loop is not self._loop:
+                raise RuntimeError("a journal writer serves one event loop at a time")
+            self._pending += records
+            self._waiters.append(waiter)
         await waiter
 
-    async def _flush_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
+    def _flush_forever(self) -> None:
+        queued = self._queued
+        while True:
+            with queued:
+                while not self._waiters:
+                    if self._closed.is_set():
+                        self._flusher = None  # the next append starts another
+                        return
+                    queued.wait()
                 data = b"".join(self._pending)
-                waiters = self._waiters
+                waiters, loop = self._waiters, self._loop
                 self._pending, self._waiters = [], []
-                try:
-                    await loop.run_in_executor(None, self._write, data)
-                except OSError as exc:
-                    for waiter in waiters:
-                        waiter.set_exception(exc)
-                    continue
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
-        finally:
-            self._flushing = False
+            assert loop is not None
+            error: Exception | None = None
+            try:
+                self._write(data)
+            except Exception as exc:  # the requests fail; the thread lives on
+                error = exc
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, waiters, error)
+            self._seal_full()
 
     def _write(self, data: bytes) -> None:
-        full = None
         with self._lock:
             segment = self._segment
             if segment is None:
                 segment, self._spare = self._spare or Segment(self.directory), None
                 self._segment = segment
             segment.write(data)
-            if segment.size >= self.max_bytes:
-                full, self._segment = segment, None
-        if full is not None:
-            full.seal()
+
+    def _seal_full(self) -> None:
+        """Seal a segment past max_bytes, after its requests have been answered."""
+        with self._lock:
+            segment = self._segment
+            if segment is None or segment.size < self.max_bytes:
+                return
+            self._segment = None
+        try:
+            segment.seal()
+        except OSError:
+            log.exception(
+                "sealing a full journal segment failed; it is taken once this process ends"
+            )
 
     def _rotate_forever(self) -> None:
         while not self._closed.wait(self.seal_after):
@@ -186,12 +214,28 @@ class JournalWriter:
 
     def close(self) -> None:
         """Seal what is open (at shutdown, and in tests), so the ingester takes it at once."""
-        self._closed.set()
+        with self._queued:
+            self._closed.set()
+            self._queued.notify()
+            flusher = self._flusher
+        if flusher is not None:
+            flusher.join()  # it stops once everything queued is written
         self.rotate(force=True)
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None:
             spare.discard()
+
+
+def _settle(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:
+    """On the event loop: answer every request of one batch."""
+    for waiter in waiters:
+        if waiter.done():  # its request was cancelled (the client went away)
+            continue
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
 
 
 def seal_all() -> None:
