@@ -537,11 +537,32 @@ def verdict(result: Result) -> str:
     return "; ".join(problems) or "ok"
 
 
-def print_round(results: list[Result], options: Options) -> None:
+def fdatasync_ms(directory: Path, count: int = 200) -> tuple[float, float]:
+    """p50 and p99 of one small append + fdatasync on this disk, now: what every durable
+    answer waits for at least once."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    took = []
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 512)
+            start = time.perf_counter()
+            os.fdatasync(fd)
+            took.append((time.perf_counter() - start) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    took.sort()
+    return took[count // 2], took[count * 99 // 100]
+
+
+def print_round(results: list[Result], options: Options, disk: tuple[float, float]) -> None:
     ceiling = next((r.full.rps for r in results if r.server.startswith("Starlette")), 0.0)
     print(
         f"\nwrk -t{options.threads} -c{options.connections} -d{options.duration}s "
-        f"(after {options.warmup}s warm-up), {WORKERS} uvicorn workers, uvloop + httptools"
+        f"(after {options.warmup}s warm-up), {WORKERS} uvicorn workers, uvloop + httptools; "
+        f"load average {os.getloadavg()[0]:.1f}; fdatasync before the round: "
+        f"p50 {disk[0]:.2f} ms, p99 {disk[1]:.2f} ms"
     )
     print(
         "| server | req/s | × ceiling | p50 ms | p99 ms | stored/acked "
@@ -635,8 +656,9 @@ def main() -> None:
         body.write_text(variants()[1]["body"])
         for number in range(options.rounds):
             profile = options.profile if number == 0 else None
+            disk = fdatasync_ms(work)
             rounds.append(run_round(work / f"round{number}", script, body, options, profile))
-            print_round(rounds[-1], options)
+            print_round(rounds[-1], options, disk)
     if options.profile is None or options.rounds > 1:
         counted = rounds[1:] if options.profile is not None else rounds
         print_medians(counted, options)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 
 from troth.analytics import rollups  # importing registers the rollup hooks
@@ -12,6 +14,10 @@ from troth.comms.outbox import Outbox
 from troth.jobs.registry import registry as app_registry
 from troth.jobs.worker import Worker
 from troth.runtime import Runtime
+
+INGEST_NICENESS = 19
+"""The ingester may lag: the journal holds what it has not stored yet. At the lowest priority
+it uses the CPU the web workers leave idle, so answering requests wins under load."""
 
 
 class Background:
@@ -27,15 +33,21 @@ class Background:
         registry = app_registry.extended()
         sending.register(registry, Outbox.for_runtime(self.runtime, self.runtime.keys))
         worker = Worker.for_runtime(self.runtime, registry)
+        # With one process the ingester shares the web app's GIL; a starved holder would stall
+        # the requests, so only an ingester beside separate worker processes is lowered.
+        niceness = INGEST_NICENESS if self.runtime.settings.workers > 1 else 0
         ingest = threading.Thread(
-            target=self.ingester.run_forever,
-            args=(self.stop_event, 0.1),
-            name="troth-ingest",
-            daemon=True,
+            target=self._ingest, args=(niceness,), name="troth-ingest", daemon=True
         )
         ingest.start()
         self.threads = [worker.start(self.stop_event, poll), ingest]
         return self
+
+    def _ingest(self, niceness: int) -> None:
+        if niceness:
+            with contextlib.suppress(OSError):  # a thread id: only this thread is lowered
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        self.ingester.run_forever(self.stop_event, 0.1)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +16,14 @@ from sqlalchemy import func, select
 
 from troth.collect.event import Event
 from troth.collect.ingest import Ingester
-from troth.collect.journal import OPEN_SUFFIX, SEALED_SUFFIX, JournalWriter, frame, read_records
+from troth.collect.journal import (
+    OPEN_SUFFIX,
+    SEALED_SUFFIX,
+    JournalWriter,
+    Segment,
+    frame,
+    read_records,
+)
 from troth.collect.models import StoredEvent
 from troth.runtime import Runtime
 
@@ -76,6 +84,39 @@ def test_concurrent_appends_share_fsyncs_and_all_land(tmp_path: Path) -> None:
     payloads = [p for seg in segments for p in read_records(seg.read_bytes())]
     assert len(payloads) == 200
     assert writes < 200  # group commit: one fsync served many requests
+
+
+def test_a_batch_does_not_wait_for_the_previous_batchs_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    original = Segment.sync
+    syncs = 0
+
+    def first_one_slow(self: Segment) -> None:
+        nonlocal syncs
+        syncs += 1
+        if syncs == 1:
+            release.wait(10)
+        original(self)
+
+    monkeypatch.setattr(Segment, "sync", first_one_slow)
+    writer = JournalWriter(tmp_path, seal_after=60)
+
+    async def main() -> None:
+        first = asyncio.ensure_future(writer.append([event(1)]))
+        await asyncio.sleep(0.1)  # the first batch is in its fsync
+        await asyncio.wait_for(writer.append([event(2)]), timeout=5)
+        assert not first.done()  # answered only after its own fsync
+        writer.rotate(force=True)  # not sealed while an fsync on it is in flight
+        assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
+        release.set()
+        await first
+
+    run(main())
+    writer.close()
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_records(segment.read_bytes())) == [event(1), event(2)]
 
 
 def test_co3_ingest_moves_sealed_segments_into_the_events_table(runtime: Runtime) -> None:

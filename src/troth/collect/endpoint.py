@@ -19,6 +19,7 @@ from troth.collect.event import Hit, RequestContext
 from troth.collect.journal import JournalWriter
 from troth.collect.parse import MAX_BODY_BYTES, BadHit, parse_body, parse_query
 from troth.collect.pipeline import Pipeline
+from troth.collect.sites import Sites
 from troth.comms.opens import MessageTokens, record_open_now
 from troth.runtime import Runtime
 
@@ -32,6 +33,9 @@ PIXEL = bytes.fromhex(
 )
 Headers = list[tuple[bytes, bytes]]
 BASE_HEADERS: Headers = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+WANTED_HEADERS = frozenset((b"origin", b"user-agent", b"accept-language", b"sec-gpc", b"dnt"))
+EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
+MAX_ORIGINS = 1024
 
 
 class Refused(Exception):
@@ -41,11 +45,13 @@ class Refused(Exception):
         self.message = message
 
 
-def _header(scope: Scope, name: bytes) -> str:
+def _request_headers(scope: Scope) -> dict[bytes, bytes]:
+    """The headers the collector reads, found in one pass (names arrive lower-cased)."""
+    found = {}
     for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return ""
+        if key in WANTED_HEADERS:
+            found[key] = value
+    return found
 
 
 async def _body(receive: Receive) -> bytes:
@@ -62,6 +68,13 @@ async def _body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
+def _cors(origin: bytes) -> Headers:
+    """CORS headers for a covered site's page (none for a request without an Origin)."""
+    if not origin:
+        return []
+    return [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+
+
 async def _respond(send: Send, status: int, headers: Headers, body: bytes = b"") -> None:
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     start: Message = {"type": "http.response.start", "status": status, "headers": headers}
@@ -76,6 +89,10 @@ class CollectEndpoint:
         self.pipeline = Pipeline.for_runtime(runtime)
         self._journal: JournalWriter | None = None
         self._message_tokens: MessageTokens | None = None
+        # The 202 answer per Origin header (None: an origin the policy does not cover), so a
+        # hit from a known page costs one dict look-up; emptied when the declaration changes.
+        self._accepted: dict[bytes, Message | None] = {}
+        self._accepted_sites: Sites | None = None
 
     @property
     def journal(self) -> JournalWriter:
@@ -88,31 +105,42 @@ class CollectEndpoint:
         if scope["type"] != "http" or path not in (COLLECT_PATH, PIXEL_PATH):
             await self.app(scope, receive, send)
             return
-        origin = _header(scope, b"origin")
-        cors: Headers = []
+        headers = _request_headers(scope)
+        origin = headers.get(b"origin", b"")
         try:
             if path == COLLECT_PATH:
-                cors = self._cors_headers(origin)
-                await self._collect(scope, receive, send, cors)
+                await self._collect(scope, receive, send, headers, origin)
             else:
-                await self._pixel(scope, send)
+                await self._pixel(scope, send, headers)
         except Refused as refused:
             body = orjson.dumps({"detail": refused.message})
-            headers = [*BASE_HEADERS, *cors, (b"content-type", b"application/json")]
-            await _respond(send, refused.status, headers, body)
+            covered = path == COLLECT_PATH and self._accepted.get(origin) is not None
+            cors = _cors(origin) if covered else []
+            headers_out = [*BASE_HEADERS, *cors, (b"content-type", b"application/json")]
+            await _respond(send, refused.status, headers_out, body)
 
-    def _cors_headers(self, origin: str) -> Headers:
-        """CORS only for the declared sites and their subdomains (SC1)."""
-        if not origin:
-            return []
-        if not self.pipeline.sites.covers_origin(origin):
+    def _accepted_answer(self, origin: bytes) -> Message | None:
+        """The 202 start message for this Origin, or None when CORS must refuse it (SC1)."""
+        sites = self.pipeline.sites
+        if sites is not self._accepted_sites or len(self._accepted) >= MAX_ORIGINS:
+            self._accepted, self._accepted_sites = {}, sites
+        try:
+            return self._accepted[origin]
+        except KeyError:
+            pass
+        answer: Message | None = None
+        if not origin or sites.covers_origin(origin.decode("latin-1")):
+            headers = [*BASE_HEADERS, *_cors(origin), (b"content-length", b"0")]
+            answer = {"type": "http.response.start", "status": 202, "headers": headers}
+        self._accepted[origin] = answer
+        return answer
+
+    async def _collect(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes], origin: bytes
+    ) -> None:
+        accepted = self._accepted_answer(origin)
+        if accepted is None:
             raise Refused(403, "this origin is not a site the privacy policy covers")
-        return [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"vary", b"Origin"),
-        ]
-
-    async def _collect(self, scope: Scope, receive: Receive, send: Send, cors: Headers) -> None:
         method = scope["method"]
         if method == "OPTIONS":
             preflight = [
@@ -120,7 +148,7 @@ class CollectEndpoint:
                 (b"access-control-allow-headers", b"content-type"),
                 (b"access-control-max-age", b"86400"),
             ]
-            await _respond(send, 204, [*BASE_HEADERS, *cors, *preflight])
+            await _respond(send, 204, [*BASE_HEADERS, *_cors(origin), *preflight])
             return
         if method != "POST":
             raise Refused(405, "use POST to send events")
@@ -128,10 +156,11 @@ class CollectEndpoint:
             hits = parse_body(await _body(receive))
         except BadHit as bad:
             raise Refused(400, str(bad)) from None
-        await self._store(scope, hits)
-        await _respond(send, 202, [*BASE_HEADERS, *cors])
+        await self._store(scope, headers, hits)
+        await send(accepted)
+        await send(EMPTY_BODY)
 
-    async def _pixel(self, scope: Scope, send: Send) -> None:
+    async def _pixel(self, scope: Scope, send: Send, headers: dict[bytes, bytes]) -> None:
         if scope["method"] not in ("GET", "HEAD"):
             raise Refused(405, "the pixel answers GET")
         raw = scope.get("query_string", b"").decode("latin-1")
@@ -143,7 +172,7 @@ class CollectEndpoint:
                 hit = parse_query(query)
             except BadHit as bad:
                 raise Refused(400, str(bad)) from None
-            await self._store(scope, [hit])
+            await self._store(scope, headers, [hit])
         await _respond(send, 200, [*BASE_HEADERS, (b"content-type", b"image/gif")], PIXEL)
 
     async def _email_open(self, token: str) -> None:
@@ -156,13 +185,13 @@ class CollectEndpoint:
             raise Refused(400, "'m' is not a message token this server made")
         await run_in_threadpool(record_open_now, self.runtime, message_id)
 
-    async def _store(self, scope: Scope, hits: list[Hit]) -> None:
+    async def _store(self, scope: Scope, headers: dict[bytes, bytes], hits: list[Hit]) -> None:
         context = RequestContext(
             client_ip=(scope.get("client") or ("", 0))[0],
-            user_agent=_header(scope, b"user-agent"),
-            accept_language=_header(scope, b"accept-language"),
-            gpc=_header(scope, b"sec-gpc") == "1",
-            dnt=_header(scope, b"dnt") == "1",
+            user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+            accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+            gpc=headers.get(b"sec-gpc") == b"1",
+            dnt=headers.get(b"dnt") == b"1",
             now=dt.datetime.now(dt.UTC),
         )
         payloads = []

@@ -13,8 +13,10 @@ tail (a crash mid-write, never acknowledged) fails its CRC and is ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import itertools
+import logging
 import os
 import struct
 import threading
@@ -28,7 +30,10 @@ HEADER = struct.Struct("<II")
 NEW_SUFFIX = ".new"
 OPEN_SUFFIX = ".open"
 SEALED_SUFFIX = ".seg"
+FLUSHERS = 2
+"""Flusher threads per writer: a batch need not wait for the previous batch's fsync to end."""
 _counter = itertools.count()
+log = logging.getLogger(__name__)
 _writers: weakref.WeakSet[JournalWriter] = weakref.WeakSet()
 
 
@@ -72,14 +77,18 @@ class Segment:
         fsync_directory(directory)
         self.opened = time.monotonic()
         self.size = 0
+        self.syncing = 0  # fdatasyncs in flight (under the writer's lock): no closing until 0
 
     def write(self, data: bytes) -> None:
+        """Append (not yet durable: see `sync`)."""
         view = memoryview(data)
         while view:
             written = os.write(self.fd, view)
             view = view[written:]
-        os.fdatasync(self.fd)
         self.size += len(data)
+
+    def sync(self) -> None:
+        os.fdatasync(self.fd)
 
     def seal(self) -> None:
         sealed = self.path.with_suffix(SEALED_SUFFIX)
@@ -96,68 +105,125 @@ class Segment:
 class JournalWriter:
     """Group commit for one process: `await append(records)` returns once they are on disk.
 
-    Requests only ever append and fsync. Opening the next segment and sealing the full one
-    (a rename and a directory fsync) happen on a rotation thread, off the request path.
+    Flusher threads loop: take everything appended since the last batch, write it, fdatasync,
+    then wake that batch's requests with one call into the event loop. Requests arriving
+    during an fsync form the next batch, which a second flusher writes and fsyncs without
+    waiting for the first fsync to end (a batch's fdatasync also covers every byte written
+    before it, so acknowledging it is sound). The loop thread never blocks on the disk and
+    pays a list append and a future per request. Sealing a segment (a rename and a
+    directory fsync) happens once its fsyncs are done, after its requests were answered;
+    opening the next one happens on a rotation thread.
     """
 
-    def __init__(self, directory: Path, *, seal_after: float = 0.5, max_bytes: int = 8 << 20):
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        seal_after: float = 0.5,
+        max_bytes: int = 8 << 20,
+        flushers: int = FLUSHERS,
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.seal_after = seal_after
         self.max_bytes = max_bytes
+        self.flushers = flushers
         self._segment: Segment | None = None
         self._spare: Segment | None = None
-        self._pending: list[bytes] = []
+        self._retired: list[Segment] = []  # to seal once nothing syncs them, under _lock
+        self._lock = threading.Lock()  # segments: the flushers and the rotation thread
+        self._queued = threading.Condition(threading.Lock())
+        self._pending: list[bytes] = []  # framed records not yet written, under _queued
         self._waiters: list[asyncio.Future[None]] = []
-        self._flushing = False
-        self._flush_task: asyncio.Task[None] | None = None
-        self._lock = threading.Lock()  # the rotation thread and a flush may run at once
-        self._closed = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
+        self._idle = 0  # flushers waiting for work, under _queued
+        self._threads: list[threading.Thread] = []  # live flushers, under _queued
+        self._closed = threading.Event()  # stops the rotation thread and idle flushers
         self._rotator = threading.Thread(target=self._rotate_forever, daemon=True)
         self._rotator.start()
         _writers.add(self)
 
     async def append(self, payloads: list[bytes]) -> None:
+        """Returns once the records are fsynced."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._pending.extend(frame(p) for p in payloads)
-        self._waiters.append(waiter)
-        if not self._flushing:
-            self._flushing = True
-            self._flush_task = loop.create_task(self._flush_loop())
+        waiter = loop.create_future()
+        records = [frame(p) for p in payloads]
+        with self._queued:
+            if not self._waiters:
+                self._loop = loop
+                if self._idle:
+                    self._queued.notify()
+                elif len(self._threads) < self.flushers:
+                    thread = threading.Thread(target=self._flush_forever, daemon=True)
+                    self._threads.append(thread)
+                    thread.start()
+            elif loop is not self._loop:
+                raise RuntimeError("a journal writer serves one event loop at a time")
+            self._pending += records
+            self._waiters.append(waiter)
         await waiter
 
-    async def _flush_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
+    def _flush_forever(self) -> None:
+        queued = self._queued
+        while True:
+            with queued:
+                while not self._waiters:
+                    if self._closed.is_set():
+                        self._threads.remove(threading.current_thread())
+                        return  # the next append starts another
+                    self._idle += 1
+                    queued.wait()
+                    self._idle -= 1
                 data = b"".join(self._pending)
-                waiters = self._waiters
+                waiters, loop = self._waiters, self._loop
                 self._pending, self._waiters = [], []
-                try:
-                    await loop.run_in_executor(None, self._write, data)
-                except OSError as exc:
-                    for waiter in waiters:
-                        waiter.set_exception(exc)
-                    continue
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
-        finally:
-            self._flushing = False
+            assert loop is not None
+            error: Exception | None = None
+            try:
+                self._write(data)
+            except Exception as exc:  # the requests fail; the thread lives on
+                error = exc
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, waiters, error)
+            self._seal_retired()
 
     def _write(self, data: bytes) -> None:
-        full = None
         with self._lock:
             segment = self._segment
             if segment is None:
                 segment, self._spare = self._spare or Segment(self.directory), None
                 self._segment = segment
-            segment.write(data)
+            try:
+                segment.write(data)  # under the lock: batches land whole and in order
+            except OSError:
+                self._retire(segment)  # a torn record ends what the ingester reads of it
+                raise
             if segment.size >= self.max_bytes:
-                full, self._segment = segment, None
-        if full is not None:
-            full.seal()
+                self._retire(segment)
+            segment.syncing += 1
+        try:
+            segment.sync()
+        finally:
+            with self._lock:
+                segment.syncing -= 1
+
+    def _retire(self, segment: Segment) -> None:
+        """Under _lock: no more writes go to this segment; it is sealed once synced."""
+        if self._segment is segment:
+            self._segment = None
+        self._retired.append(segment)
+
+    def _seal_retired(self) -> None:
+        with self._lock:
+            ready = [s for s in self._retired if not s.syncing]
+            self._retired = [s for s in self._retired if s.syncing]
+        for segment in ready:
+            try:
+                segment.seal()
+            except OSError:
+                log.exception(
+                    "sealing a journal segment failed; it is taken once this process ends"
+                )
 
     def _rotate_forever(self) -> None:
         while not self._closed.wait(self.seal_after):
@@ -177,21 +243,37 @@ class JournalWriter:
                 unused.discard()
         with self._lock:
             segment = self._segment
-            if segment is None or segment.size == 0:
-                return
-            if not force and time.monotonic() - segment.opened < self.seal_after:
-                return
-            self._segment = None
-        segment.seal()
+            old_enough = (
+                segment is not None and time.monotonic() - segment.opened >= self.seal_after
+            )
+            if segment is not None and segment.size and (force or old_enough):
+                self._retire(segment)
+        self._seal_retired()  # one still syncing is sealed by its flusher
 
     def close(self) -> None:
         """Seal what is open (at shutdown, and in tests), so the ingester takes it at once."""
-        self._closed.set()
+        with self._queued:
+            self._closed.set()
+            self._queued.notify_all()
+            flushers = list(self._threads)
+        for flusher in flushers:
+            flusher.join()  # they stop once everything queued is written
         self.rotate(force=True)
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None:
             spare.discard()
+
+
+def _settle(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:
+    """On the event loop: answer every request of one batch."""
+    for waiter in waiters:
+        if waiter.done():  # its request was cancelled (the client went away)
+            continue
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
 
 
 def seal_all() -> None:
