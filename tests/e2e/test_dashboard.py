@@ -66,8 +66,20 @@ def demo_server(live_runtime: Runtime) -> Iterator[LiveServer]:
         yield server
 
 
-def signed_in_page(browser: Any, server: LiveServer, width: int, requests: list[str]) -> Any:
+@pytest.fixture
+def pages(browser: Any) -> Iterator[list[Any]]:
+    """Pages opened by a test, closed after it: an open dashboard keeps polling its server."""
+    opened: list[Any] = []
+    yield opened
+    for page in opened:
+        page.close()
+
+
+def signed_in_page(
+    browser: Any, server: LiveServer, width: int, requests: list[str], pages: list[Any]
+) -> Any:
     page = browser.new_page(viewport={"width": width, "height": 900}, accept_downloads=True)
+    pages.append(page)
     page.on("request", lambda request: requests.append(request.url))
     page.goto(f"{server.url}/console/sign-in")
     page.fill("input[name=email]", EMAIL)
@@ -98,10 +110,10 @@ def assert_same_origin(server: LiveServer, requests: list[str]) -> None:
 
 
 def test_co5_dashboard_filters_exports_and_stays_on_its_origin(
-    browser: Any, demo_server: LiveServer
+    browser: Any, demo_server: LiveServer, pages: list[Any]
 ) -> None:
     requests: list[str] = []
-    page = signed_in_page(browser, demo_server, 1280, requests)
+    page = signed_in_page(browser, demo_server, 1280, requests, pages)
     open_dashboard(page, demo_server)
     assert page.evaluate(INKED_PIXELS) > 500
     before = page.text_content("[data-figure=visitors]")
@@ -138,9 +150,11 @@ def test_co5_dashboard_filters_exports_and_stays_on_its_origin(
     assert_same_origin(demo_server, requests)
 
 
-def test_co4_clicking_an_event_shows_its_properties(browser: Any, demo_server: LiveServer) -> None:
+def test_co4_clicking_an_event_shows_its_properties(
+    browser: Any, demo_server: LiveServer, pages: list[Any]
+) -> None:
     requests: list[str] = []
-    page = signed_in_page(browser, demo_server, 1280, requests)
+    page = signed_in_page(browser, demo_server, 1280, requests, pages)
     open_dashboard(page, demo_server)
     page.click("table[data-dimension=event] tbody a >> text=feature_used")
     page.wait_for_selector("#properties")
@@ -148,9 +162,11 @@ def test_co4_clicking_an_event_shows_its_properties(browser: Any, demo_server: L
     assert_same_origin(demo_server, requests)
 
 
-def test_co5_dashboard_is_readable_on_a_phone(browser: Any, demo_server: LiveServer) -> None:
+def test_co5_dashboard_is_readable_on_a_phone(
+    browser: Any, demo_server: LiveServer, pages: list[Any]
+) -> None:
     requests: list[str] = []
-    page = signed_in_page(browser, demo_server, 390, requests)
+    page = signed_in_page(browser, demo_server, 390, requests, pages)
     open_dashboard(page, demo_server)
     assert page.evaluate(INKED_PIXELS) > 300
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
