@@ -110,7 +110,7 @@ def totals(session: Session, days: Days) -> Totals:
 
 
 def values(session: Session, days: Days, dimensions: Sequence[str]) -> Values:
-    key = ("values", days)
+    key = ("values", days, tuple(dimensions))
     found = _kept.get(key) if days.version is not None else None
     if isinstance(found, Values):
         return found

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import Select, delete, func, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from troth.analytics.models import Rollup, SiteState, Sketch
@@ -174,15 +174,19 @@ def all_value_counts(
     mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
     day_of = _days(session)
     sums = ", ".join(f"SUM({name})" for name in COUNTS)
-    # Names are this module's constants; every value goes as a parameter.
-    sql = (
+    # One branch per dimension, so each reads one contiguous key range (site, slice,
+    # dimension, days) on both databases. Names are this module's constants; every value
+    # goes as a parameter.
+    branch = (
         f"SELECT dimension, value, {sums} FROM analytics_rollups "  # noqa: S608
         f"WHERE site = {mark} AND filter_dim = {mark} AND filter_value = {mark} "
-        f"AND dimension IN ({', '.join(mark for _ in dimensions)}) "
-        f"AND day >= {mark} AND day <= {mark} "
+        f"AND dimension = {mark} AND day >= {mark} AND day <= {mark} "
         "GROUP BY dimension, value HAVING SUM(visits) > 0"
     )
-    params = (site, *filter_, *dimensions, day_of(start), day_of(end))
+    sql = " UNION ALL ".join(branch for _ in dimensions)
+    params = tuple(
+        p for d in dimensions for p in (site, *filter_, d, day_of(start), day_of(end))
+    )
     found: dict[str, dict[str, Counts]] = {dimension: {} for dimension in dimensions}
     for dimension, value, a, b, c, d, e in session.connection().exec_driver_sql(sql, params):
         found[dimension][value] = (int(a), int(b), int(c), int(d), int(e))
@@ -195,14 +199,15 @@ def value_sketch_bytes(
 ) -> list[tuple[str, str, bytes]]:  # fmt: skip
     """The daily sketches of the wanted (dimension, value) pairs, in one query."""
     s = Sketch
-    values = sorted({value for found in wanted.values() for value in found})
-    stmt = select(s.dimension, s.value, s.sketch).where(
-        s.site == site, s.filter_dim == filter_[0], s.filter_value == filter_[1],
-        s.dimension.in_(list(wanted)), s.day >= start, s.day <= end, s.value.in_(values),
-    )  # fmt: skip
-    pairs = {(dim, value) for dim, found in wanted.items() for value in found}
-    rows = session.execute(stmt)
-    return [(dim, value, data) for dim, value, data in rows if (dim, value) in pairs]
+    branches = []
+    for dimension, values in wanted.items():  # one key range per dimension, as above
+        branch = select(s.dimension, s.value, s.sketch).where(
+            s.site == site, s.filter_dim == filter_[0], s.filter_value == filter_[1],
+            s.dimension == dimension, s.day >= start, s.day <= end, s.value.in_(values),
+        )  # fmt: skip
+        branches.append(branch)
+    rows = session.execute(union_all(*branches))
+    return [(dim, value, data) for dim, value, data in rows]
 
 
 def sketch_bytes(
