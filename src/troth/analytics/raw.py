@@ -79,12 +79,15 @@ class RawVisit:
         return self.values.get(dimension) == value
 
 
-def _day_start(day: dt.date) -> dt.datetime:
+def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _candidates(site: str, lo: dt.datetime, hi: dt.datetime, filters: Filters) -> list[Any]:
-    """Narrow the events read to visits that can match (exact matching happens afterwards)."""
+def candidates(site: str, lo: dt.datetime, hi: dt.datetime, filters: Filters) -> list[Any]:
+    """Narrow the events read to visits that can match (exact matching happens afterwards).
+
+    Shared with `scan.py`: it only narrows, so the oracle's answers stay its own.
+    """
     conditions = []
     for dimension, value in filters.values:
         sub = select(E.visit_id).where(E.site == site, E.ts >= lo, E.ts < hi)
@@ -107,11 +110,11 @@ def load(
     With `since`, only visits with an event at or after that moment (the open ones), which
     start no earlier than `open_since`.
     """
-    lo, hi = _day_start(period.start) - DAY, _day_start(period.end) + 2 * DAY
+    lo, hi = day_start(period.start) - DAY, day_start(period.end) + 2 * DAY
     if since is not None:
         lo = max(lo, open_since or since - DAY)
     where: list[ColumnElement[bool]] = [E.site == site, E.ts >= lo, E.ts < hi]
-    where += _candidates(site, lo, hi, filters)
+    where += candidates(site, lo, hi, filters)
     if since is not None:
         recent = select(E.visit_id).where(E.site == site, E.ts >= since)
         where.append(E.visit_id.in_(recent.scalar_subquery()))
@@ -262,4 +265,7 @@ def breakdown(
     return rows_of(load(session, site, period, filters), dimension)[offset : offset + limit]
 
 
-__all__ = ["VISIT_DIMENSIONS", "RawVisit", "breakdown", "load", "rows_for", "series", "totals"]
+__all__ = [
+    "VISIT_DIMENSIONS", "RawVisit", "breakdown", "candidates", "day_start", "load", "rows_for",
+    "series", "totals",
+]  # fmt: skip

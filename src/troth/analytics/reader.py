@@ -118,11 +118,13 @@ class Reader:
     ) -> dict[str, list[Row]]:
         loaded = [(days, parts.values(self.session, days, dimensions)) for days in self.days]
         counts: dict[str, dict[str, Counts]] = {}
+        opened = {dimension: raw.groups(self.open, dimension) for dimension in dimensions}
         wanted_rows = max(MIN_CANDIDATES, 2 * (offset + limit))
         for dimension in dimensions:
             # The settled part is the big one: copied whole, the smaller ones added to it.
             found = [part.counts.get(dimension, {}) for _, part in loaded]
-            found.append({v: c for v, (_, c) in raw.groups(self.unsaved, dimension).items()})
+            if self.unsaved:
+                found.append({v: c for v, (_, c) in opened[dimension].items()})
             found.sort(key=len, reverse=True)
             merged = dict(found[0])
             for smaller in found[1:]:
@@ -143,7 +145,7 @@ class Reader:
                     sketch = part.sketches.get((dimension, value))
                     if sketch is not None:
                         merge.add_sketch(sketch)
-            for value, (keys, _) in raw.groups(self.open, dimension).items():
+            for value, (keys, _) in opened[dimension].items():
                 if value in merges:
                     merges[value].add_visitors(keys)
             rows = [make_row(v, merges[v].visitors(), c) for v, c in candidates.items()]

@@ -1,6 +1,6 @@
 """Filters the rollups do not hold, answered by replaying the matching visits' events.
 
-One query narrows the period's events to the visits that can match (a subquery per filter)
+One query narrows the period's events to the visits that can match (`raw.candidates`)
 and reads them in arrival order; the visits are then rebuilt in Python with the same rules
 as at ingest (`visits.Visit`). `raw.py` answers the same questions in SQL and is kept as
 the independent oracle the tests compare both against.
@@ -10,42 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from troth.analytics.figures import NO_FILTERS, Filters, Period
-from troth.analytics.raw import RawVisit
+from troth.analytics.raw import RawVisit, candidates, day_start
 from troth.analytics.sessions import COLUMNS
-from troth.analytics.visits import CUSTOM, DIRECT, PAGEVIEW, Visit, replay
+from troth.analytics.visits import Visit, replay
 from troth.collect.models import StoredEvent as E
 
 DAY = dt.timedelta(days=1)
-_VISIT_COLUMNS = {
-    "source": E.referrer_host, "utm_source": E.utm_source, "utm_medium": E.utm_medium,
-    "utm_campaign": E.utm_campaign, "browser": E.browser, "os": E.os, "device": E.device,
-    "language": E.language, "country": E.country,
-}  # fmt: skip
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def _candidates(
-    site: str, lo: dt.datetime, hi: dt.datetime, filters: Filters
-) -> list[ColumnElement[bool]]:
-    """Visit ids that can match each filter (exact matching happens on the rebuilt visits)."""
-    conditions: list[ColumnElement[bool]] = []
-    for dimension, value in filters.values:
-        sub = select(E.visit_id).where(E.site == site, E.ts >= lo, E.ts < hi)
-        if dimension == "page":
-            sub = sub.where(E.kind == PAGEVIEW, E.path == value)
-        elif dimension == "event":
-            sub = sub.where(E.kind == CUSTOM, E.name == value)
-        else:
-            sub = sub.where(_VISIT_COLUMNS[dimension] == ("" if value == DIRECT else value))
-        conditions.append(E.visit_id.in_(sub.scalar_subquery()))
-    return conditions
 
 
 def as_raw(visit: Visit) -> RawVisit:
@@ -70,9 +44,9 @@ def load(
     Events are read over the period widened by a day on each side, so a visit is seen whole
     when it lasts under a day (as in `raw.load`).
     """
-    lo, hi = _day_start(period.start) - DAY, _day_start(period.end) + 2 * DAY
+    lo, hi = day_start(period.start) - DAY, day_start(period.end) + 2 * DAY
     stmt = select(*COLUMNS).where(E.site == site, E.ts >= lo, E.ts < hi)
-    stmt = stmt.where(*_candidates(site, lo, hi, filters)).order_by(E.id)
+    stmt = stmt.where(*candidates(site, lo, hi, filters)).order_by(E.id)
     visits = [as_raw(v) for v in replay(session.execute(stmt).mappings())]
     return [
         visit for visit in visits
