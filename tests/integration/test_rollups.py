@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
 from troth.analytics import queries, raw, recompute, rollups
+from troth.analytics.models import Rollup
 from troth.analytics.queries import DIMENSIONS, Filters, Period
 from troth.collect.models import StoredEvent
 from troth.runtime import Runtime
@@ -169,6 +170,33 @@ def test_co5_a_late_event_on_a_settled_day_reaches_a_cached_dashboard(runtime: R
             visits = raw.load(s, SITE, first_day, fr)
             assert filtered.totals == raw.totals_of(visits)
             assert filtered.totals.visits == 2
+    finally:
+        rollups.PERSIST_SECONDS = saved
+        clean(runtime)
+
+
+def test_co5_a_repeat_view_reads_settled_days_from_memory(runtime: Runtime) -> None:
+    """Settled days are read once: rows removed behind the cache's back do not change a repeat
+    view (nothing but a late event or a recompute changes them, and both renew the key)."""
+    clean(runtime)
+    saved = rollups.PERSIST_SECONDS
+    rollups.PERSIST_SECONDS = 0.0
+    days = Period(START.date(), START.date() + dt.timedelta(days=2))
+    try:
+        day_one = START + dt.timedelta(minutes=30)
+        ingest(runtime, [[row("a", day_one, "/a")]])
+        ingest(runtime, [[row("b", day_one + dt.timedelta(days=1), "/b")]])
+        with runtime.transaction() as s:
+            first = queries.dashboard(s, SITE, days)
+            assert first.totals.visits == 2
+        with runtime.transaction() as s:
+            s.execute(delete(Rollup).where(Rollup.day == START.date()))
+            repeat = queries.dashboard(s, SITE, days)
+            assert repeat.totals == first.totals
+            assert repeat.breakdowns["page"] == first.breakdowns["page"]
+            recompute.recompute_day(s, SITE, START.date())  # a new epoch: read again
+        with runtime.transaction() as s:
+            assert queries.dashboard(s, SITE, days).totals == first.totals
     finally:
         rollups.PERSIST_SECONDS = saved
         clean(runtime)

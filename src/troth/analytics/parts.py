@@ -93,14 +93,14 @@ def totals(session: Session, days: Days) -> Totals:
     found = _kept.get(key) if days.version is not None else None
     if isinstance(found, Totals):
         return found
-    args = (session, days.site, days.slice_, days.start, days.end)
     per_day: dict[dt.date, Merge] = {}
     whole = Merge("")
-    for day, _, data in repository.sketch_bytes(*args[:3], "", days.start, days.end):
+    found = repository.sketch_bytes(session, days.site, days.slice_, "", days.start, days.end)
+    for day, _, data in found:
         per_day.setdefault(day, Merge("")).add_bytes(data)
         whole.add_bytes(data)
     part = Totals(
-        repository.daily_counts(*args),
+        repository.daily_counts(session, days.site, days.slice_, days.start, days.end),
         {day: merge.sketch() for day, merge in per_day.items()},
         whole.sketch() if per_day else None,
     )

@@ -19,7 +19,7 @@ from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
 from troth.analytics.sessions import new_visit_id
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import Counts, Key, utc
+from troth.analytics.visits import Counts, Key, accumulate, as_counts, utc
 from troth.collect.models import StoredEvent
 from troth.jobs.registry import registry
 
@@ -37,23 +37,16 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     cache.day(site, 0, day, {})
     flushed_before = utc(state.flushed_before)
     for visit in visits:
-        final = visit.last < flushed_before
-        for key, figures in _keys(visit):
-            if key[1] and not final:
-                continue
-            row = counts.setdefault(key, [0, 0, 0, 0, 0])
-            for i, n in enumerate(figures):
-                row[i] += n
-            if final:
-                cache.add(site, 0, day, key[1:], visit.visitor_key)
-    repository.add_counts(session, site, {k: _five(v) for k, v in counts.items()})
+        figures = _keys(visit)
+        if visit.last < flushed_before:
+            accumulate(counts, figures)
+            cache.add_all(site, 0, day, [key[1:] for key, _ in figures], visit.visitor_key)
+        else:  # still open: only in the unfiltered counts (see rollups.py)
+            accumulate(counts, [(key, c) for key, c in figures if not key[1]])
+    repository.add_counts(session, site, {k: as_counts(v) for k, v in counts.items()})
     repository.put_sketches(session, cache.take_touched())
     state.epoch = new_visit_id()
     session.flush()
-
-
-def _five(row: list[int]) -> Counts:
-    return row[0], row[1], row[2], row[3], row[4]
 
 
 def _keys(visit: raw.RawVisit) -> list[tuple[Key, Counts]]:

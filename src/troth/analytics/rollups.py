@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 
 from troth.analytics import parts, repository, sessions
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import Counts, Key, Visit, contribution, filtered
+from troth.analytics.visits import (
+    Counts,
+    Key,
+    Visit,
+    accumulate,
+    as_counts,
+    contribution,
+    filtered,
+)
 
 PENDING = "troth.analytics.batches"
 PERSIST_SECONDS = 5.0
@@ -74,25 +82,12 @@ def batch_deltas(changes: Iterable[sessions.Change]) -> dict[str, dict[Key, Coun
     sums: dict[str, dict[Key, list[int]]] = defaultdict(dict)
     for change in changes:
         acc = sums[change.site]
-        _accumulate(acc, contribution(change.after), 1)
-        _accumulate(acc, contribution(change.before), -1)
+        accumulate(acc, contribution(change.after).items())
+        accumulate(acc, contribution(change.before).items(), -1)
     return {
-        site: {key: (a, b, c, d, e) for key, (a, b, c, d, e) in acc.items() if any(acc[key])}
+        site: {key: as_counts(row) for key, row in acc.items() if any(row)}
         for site, acc in sums.items()
     }
-
-
-def _accumulate(acc: dict[Key, list[int]], figures: dict[Key, Counts], sign: int) -> None:
-    for key, (a, b, c, d, e) in figures.items():
-        row = acc.get(key)
-        if row is None:
-            acc[key] = [sign * a, sign * b, sign * c, sign * d, sign * e]
-        else:
-            row[0] += sign * a
-            row[1] += sign * b
-            row[2] += sign * c
-            row[3] += sign * d
-            row[4] += sign * e
 
 
 def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import datasketches as ds
 
-from troth.analytics.visits import Counts, Key
+from troth.analytics.visits import Counts, Key, accumulate, as_counts
 
 LG_TOTAL = 16
 LG_ROW = 12
@@ -116,9 +116,6 @@ class DayCache:
     def has(self, site: str, epoch: int, day: dt.date) -> bool:
         return (site, epoch, day) in self.days
 
-    def add(self, site: str, epoch: int, day: dt.date, sub: SubKey, visitor: str) -> None:
-        self.add_all(site, epoch, day, (sub,), visitor)
-
     def add_all(
         self, site: str, epoch: int, day: dt.date, subs: Iterable[SubKey], visitor: str
     ) -> None:
@@ -132,24 +129,12 @@ class DayCache:
             touched.add(sub)
 
     def add_pairs(self, site: str, epoch: int, figures: Iterable[tuple[Key, Counts]]) -> None:
-        pending = self.pairs.setdefault((site, epoch), {})
-        for key, (a, b, c, d, e) in figures:
-            row = pending.get(key)
-            if row is None:
-                pending[key] = [a, b, c, d, e]
-            else:
-                row[0] += a
-                row[1] += b
-                row[2] += c
-                row[3] += d
-                row[4] += e
+        accumulate(self.pairs.setdefault((site, epoch), {}), figures)
 
     def take_pairs(self) -> dict[str, dict[Key, Counts]]:
         out: dict[str, dict[Key, Counts]] = {}
         for (site, _), pending in self.pairs.items():
-            out.setdefault(site, {}).update(
-                {key: (r[0], r[1], r[2], r[3], r[4]) for key, r in pending.items()}
-            )
+            out.setdefault(site, {}).update({key: as_counts(r) for key, r in pending.items()})
         self.pairs.clear()
         return out
 
@@ -170,8 +155,6 @@ class DayCache:
         """What an earlier epoch held (the site's analytics were rebuilt) is never written."""
         for key in [k for k in self.days if k[0] == site and k[1] != epoch]:
             self.drop(key)
-        for key in [k for k in self.touched if k[0] == site and k[1] != epoch]:
-            self.touched.pop(key, None)
         for pair in [k for k in self.pairs if k[0] == site and k[1] != epoch]:
             del self.pairs[pair]
 

@@ -39,6 +39,26 @@ Order = tuple[dt.datetime, int]
 """(ts, arrival): how events of a visit are ordered."""
 
 
+def accumulate(
+    acc: dict[Key, list[int]], figures: Iterable[tuple[Key, Counts]], sign: int = 1
+) -> None:
+    """Add (or with sign -1 subtract) each key's counts into running sums."""
+    for key, (a, b, c, d, e) in figures:
+        row = acc.get(key)
+        if row is None:
+            acc[key] = [sign * a, sign * b, sign * c, sign * d, sign * e]
+        else:
+            row[0] += sign * a
+            row[1] += sign * b
+            row[2] += sign * c
+            row[3] += sign * d
+            row[4] += sign * e
+
+
+def as_counts(row: list[int]) -> Counts:
+    return row[0], row[1], row[2], row[3], row[4]
+
+
 def utc(moment: dt.datetime) -> dt.datetime:
     """SQLite gives back naive datetimes; every stored time is UTC."""
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
