@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from troth.analytics import raw, repository
+from troth.analytics.fanout import Final, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
 from troth.analytics.sessions import new_visit_id
@@ -36,30 +37,31 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     cache = DayCache()
     cache.day(site, 0, day, {})
     flushed_before = utc(state.flushed_before)
+    finals = []
     for visit in visits:
-        figures = _keys(visit)
-        if visit.last < flushed_before:
-            accumulate(counts, figures)
-            cache.add_all(site, 0, day, [key[1:] for key, _ in figures], visit.visitor_key)
-        else:  # still open: only in the unfiltered counts (see rollups.py)
-            accumulate(counts, [(key, c) for key, c in figures if not key[1]])
+        own = _own(visit)
+        accumulate(counts, [((day, "", "", dim, value), c) for dim, value, c in own])
+        if visit.last < flushed_before:  # open visits are only in the unfiltered counts
+            finals.append(Final(day, visit.visitor_key, own, _slices(visit)))
+    for fanned in fan_out(finals):
+        accumulate(counts, fanned.counts.items())
+        cache.add(site, 0, fanned)
     repository.add_counts(session, site, {k: as_counts(v) for k, v in counts.items()})
     repository.put_sketches(session, cache.take_touched())
     state.epoch = new_visit_id()
     session.flush()
 
 
-def _keys(visit: raw.RawVisit) -> list[tuple[Key, Counts]]:
+def _own(visit: raw.RawVisit) -> list[tuple[str, str, Counts]]:
     own = [("", "", visit.counts())]
     for dimension in (*raw.VISIT_DIMENSIONS, "entry_page", "exit_page", "page", "event"):
         own += [(dimension, value, figures) for value, figures in raw.rows_for(visit, dimension)]
-    slices = [("", ""), *((d, visit.values[d]) for d in ("source", "country", "device"))]
-    slices += [("page", path) for path in visit.page_views]
-    return [
-        ((visit.day, fdim, fvalue, dim, value), figures)
-        for fdim, fvalue in slices
-        for dim, value, figures in own
-    ]
+    return own
+
+
+def _slices(visit: raw.RawVisit) -> list[tuple[str, str]]:
+    found = [(d, visit.values[d]) for d in ("source", "country", "device")]
+    return found + [("page", path) for path in visit.page_views]
 
 
 def _state(session: Session, site: str) -> SiteState:

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from troth.analytics import parts, repository, sessions
+from troth.analytics.fanout import Final, fan_out
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import (
     Counts,
@@ -31,7 +32,8 @@ from troth.analytics.visits import (
     accumulate,
     as_counts,
     contribution,
-    filtered,
+    rows,
+    slices,
 )
 
 PENDING = "troth.analytics.batches"
@@ -94,19 +96,19 @@ def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits)
     """Count each visit that became final in its filtered slices and in every sketch."""
     for site, epoch in batch.epochs.items():
         cache.drop_epochs_except(site, epoch)
+    by_site: dict[tuple[str, int], list[Final]] = defaultdict(list)
     for site, visit in batch.final:
         epoch = batch.epochs[site]
         if not cache.has(site, epoch, visit.day):
             cache.day(site, epoch, visit.day, repository.day_sketches(session, site, visit.day))
-        add_visit(cache, site, epoch, visit)
+        by_site[(site, epoch)].append(final(visit))
+    for (site, epoch), finals in by_site.items():
+        for fanned in fan_out(finals):
+            cache.add(site, epoch, fanned)
 
 
-def add_visit(cache: DayCache, site: str, epoch: int, visit: Visit) -> None:
-    pairs = list(filtered(visit))
-    cache.add_pairs(site, epoch, pairs)
-    subs = [key[1:] for key in contribution(visit)]
-    subs += [key[1:] for key, _ in pairs]
-    cache.add_all(site, epoch, visit.day, subs, visit.visitor_key)
+def final(visit: Visit) -> Final:
+    return Final(visit.day, visit.visitor_key, list(rows(visit)), list(slices(visit)))
 
 
 def forget(database: str | None = None) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 import datasketches as ds
 
+from troth.analytics.fanout import Fanned, SubKey
 from troth.analytics.visits import Counts, Key, accumulate, as_counts
 
 LG_TOTAL = 16
@@ -23,9 +24,6 @@ LG_ROW = 12
 TARGET = ds.tgt_hll_type.HLL_8
 KEPT_DAYS = 3
 """Days of sketches an ingester keeps in memory per site (older ones are reloaded if needed)."""
-
-SubKey = tuple[str, str, str, str]
-"""(filter_dim, filter_value, dimension, value)."""
 
 
 def lg_k(dimension: str) -> int:
@@ -116,20 +114,17 @@ class DayCache:
     def has(self, site: str, epoch: int, day: dt.date) -> bool:
         return (site, epoch, day) in self.days
 
-    def add_all(
-        self, site: str, epoch: int, day: dt.date, subs: Iterable[SubKey], visitor: str
-    ) -> None:
-        sketches = self.days[(site, epoch, day)]
-        touched = self.touched[(site, epoch, day)]
-        for sub in subs:
+    def add(self, site: str, epoch: int, fanned: Fanned) -> None:
+        """Count final visits: their pair counts, and their visitors in every sketch."""
+        accumulate(self.pairs.setdefault((site, epoch), {}), fanned.counts.items())
+        for day, sub, visitors in fanned.visitors:
+            sketches = self.days[(site, epoch, day)]
             sketch = sketches.get(sub)
             if sketch is None:
                 sketch = sketches[sub] = empty(sub[2])
-            sketch.update(visitor)
-            touched.add(sub)
-
-    def add_pairs(self, site: str, epoch: int, figures: Iterable[tuple[Key, Counts]]) -> None:
-        accumulate(self.pairs.setdefault((site, epoch), {}), figures)
+            for visitor in visitors:
+                sketch.update(visitor)
+            self.touched[(site, epoch, day)].add(sub)
 
     def take_pairs(self) -> dict[str, dict[Key, Counts]]:
         out: dict[str, dict[Key, Counts]] = {}

@@ -181,10 +181,3 @@ def contribution(visit: Visit | None) -> dict[Key, Counts]:
     day = visit.day
     return {(day, "", "", dim, value): counts for dim, value, counts in rows(visit)}
 
-
-def filtered(visit: Visit) -> Iterator[tuple[Key, Counts]]:
-    """The figures of a final visit in every filtered slice it matches (the pair rollups)."""
-    day, own = visit.day, list(rows(visit))
-    for fdim, fvalue in slices(visit):
-        for dim, value, counts in own:
-            yield (day, fdim, fvalue, dim, value), counts
