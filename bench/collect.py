@@ -2,11 +2,12 @@
 
 Every server runs on the same stack: uvicorn, 2 worker processes, uvloop, httptools, no access
 log, on 127.0.0.1. `wrk` drives each one at full load for a fixed time with realistic page views
-(a few hundred pages, visitors, addresses and Chrome versions); `hey` then measures Troth's
-latency at half its own full-load rate. For Troth, the events table must end up holding every
-acknowledged event once the ingester has caught up.
+(a few hundred pages, visitors, addresses and Chrome versions); `wrk` with each connection
+paced (or `hey -q` with --half-tool hey) then measures Troth's latency at half its own
+full-load rate, and Starlette's at Troth-on-SQLite's. For Troth, the events table must end up
+holding every acknowledged event once the ingester has caught up.
 
-Needs: apt-get install -y wrk hey   (and PostgreSQL on 127.0.0.1:5432, user postgres, trust auth)
+Needs: apt-get install -y wrk [hey]   (and PostgreSQL on 127.0.0.1:5432, user postgres, trust auth)
 Run:   .venv/bin/python bench/collect.py [--rounds 3] [--profile DIR]
 
 --profile records each Troth process with py-spy (.venv/bin/pip install py-spy) during the
@@ -76,6 +77,7 @@ class Options:
     connections: int
     threads: int
     hey_workers: int
+    half_tool: str
     rounds: int
     profile: Path | None
     only: list[str]
@@ -153,7 +155,10 @@ def lua_string(text: str) -> str:
     return f"[==[{text}]==]"
 
 
-def write_wrk_script(path: Path) -> None:
+def write_wrk_script(path: Path, pace_ms: int | None = None) -> None:
+    """The full-load script; with `pace_ms`, each connection waits that long between requests
+    (half load at a steady rate, with the same requests as at full load)."""
+    pacing = f"function delay()\n  return {pace_ms}\nend\n" if pace_ms else ""
     rows = ",\n".join(
         "{" + ", ".join(f"{k} = {lua_string(v)}" for k, v in row.items()) + "}"
         for row in variants()
@@ -188,6 +193,7 @@ function done(summary, latency, requests)
     e.status, e.connect + e.read + e.write + e.timeout))
 end
 """
+        + pacing
     )
 
 
@@ -307,9 +313,12 @@ def worker_pids(server_pid: int) -> list[int]:
 # ---------------------------------------------------------------- load generators
 
 
-def run_wrk(port: int, script: Path, seconds: int, options: Options) -> Load:
+def run_wrk(
+    port: int, script: Path, seconds: int, options: Options, connections: int | None = None
+) -> Load:
     command = [
-        "wrk", "-t", str(options.threads), "-c", str(options.connections), "-d", f"{seconds}s",
+        "wrk", "-t", str(options.threads), "-c", str(connections or options.connections),
+        "-d", f"{seconds}s",
         "--latency", "-s", str(script), f"http://127.0.0.1:{port}/api/collect",
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -325,6 +334,19 @@ def run_wrk(port: int, script: Path, seconds: int, options: Options) -> Load:
         bad=data["status"],
         errors=data["errors"],
     )
+
+
+def half_load(
+    port: int, rate: float, work: Path, body: Path, options: Options, expected: int
+) -> Load:
+    if options.half_tool == "hey":
+        return run_hey(port, rate, options.duration, body, options, expected)
+    # wrk paces each connection: `hey_workers` connections, each waiting c/rate between
+    # requests, give a little under `rate` (the wait excludes the answer's own latency).
+    connections = options.hey_workers
+    script = work / f"paced-{rate:.0f}.lua"
+    write_wrk_script(script, max(1, round(1000 * connections / rate)))
+    return run_wrk(port, script, options.duration, options, connections)
 
 
 def run_hey(
@@ -491,7 +513,7 @@ def measure(
         rate = half_rate_of() if not server.is_troth else full.rps / 2
         if rate > 0 and (server.is_troth or server.name == "starlette"):
             before = settled_count(server) if server.is_troth else 0
-            half = run_hey(port, rate, options.duration, body, options, server.expected_status)
+            half = half_load(port, rate, work, body, options, server.expected_status)
             if server.is_troth:
                 half.stored = settled_count(server) - before
             result.half, result.half_rate = half, rate
@@ -584,7 +606,7 @@ def print_round(results: list[Result], options: Options, disk: tuple[float, floa
             h = r.half
             stored = f", stored {h.stored}/{h.requests}" if h.stored is not None else ""
             print(
-                f"half load, {r.server}: hey at {r.half_rate:,.0f}/s "
+                f"half load, {r.server}: {options.half_tool} at {r.half_rate:,.0f}/s "
                 f"({options.hey_workers} workers) -> {h.rps:,.0f}/s, p50 {h.p50_ms:.2f} ms, "
                 f"p99 {h.p99_ms:.2f} ms{stored}"
             )
@@ -629,7 +651,13 @@ def parse_options() -> Options:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--hey-workers", type=int, default=50, help="hey -c at half load")
+    parser.add_argument(
+        "--hey-workers", type=int, default=50, help="connections at half load (wrk or hey)"
+    )
+    parser.add_argument(
+        "--half-tool", choices=["wrk", "hey"], default="wrk",
+        help="half load by wrk pacing each connection (default) or hey -q",
+    )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--profile", type=Path, help="write py-spy profiles here")
     parser.add_argument(
@@ -638,14 +666,15 @@ def parse_options() -> Options:
     args = parser.parse_args()
     return Options(
         duration=args.duration, warmup=args.warmup, connections=args.connections,
-        threads=args.threads, hey_workers=args.hey_workers, rounds=args.rounds,
+        threads=args.threads, hey_workers=args.hey_workers, half_tool=args.half_tool,
+        rounds=args.rounds,
         profile=args.profile, only=args.only,
     )  # fmt: skip
 
 
 def main() -> None:
     options = parse_options()
-    for tool in ("wrk", "hey"):
+    for tool in ("wrk", "hey") if options.half_tool == "hey" else ("wrk",):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing: apt-get install -y {tool}")
     rounds: list[list[Result]] = []
