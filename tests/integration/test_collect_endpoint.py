@@ -130,6 +130,16 @@ def test_sc1_undeclared_sites_and_origins_are_refused(http: TestClient, runtime:
     assert events(runtime) == []
 
 
+def test_sc1_a_page_url_with_an_unreadable_host_is_refused(
+    http: TestClient, runtime: Runtime
+) -> None:
+    body = hit(url=f"https://[{SITE}/pricing")  # an unclosed IPv6 bracket
+    refused = http.post("/api/collect", content=orjson.dumps(body), headers=HEADERS)
+    assert refused.status_code == 403
+    assert "the page's host is not" in refused.json()["detail"]
+    assert events(runtime) == []
+
+
 def test_sc1_cors_for_declared_sites_and_subdomains(http: TestClient) -> None:
     for origin in (ORIGIN, f"https://app.{SITE}"):
         preflight = http.options(

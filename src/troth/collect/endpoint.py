@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from troth.collect.event import Hit, RequestContext
 from troth.collect.journal import JournalWriter
 from troth.collect.parse import MAX_BODY_BYTES, BadHit, parse_body, parse_query
-from troth.collect.pipeline import Pipeline
+from troth.collect.pipeline import OutOfScope, Pipeline
 from troth.collect.sites import Sites
 from troth.comms.opens import MessageTokens, record_open_now
 from troth.runtime import Runtime
@@ -196,10 +196,10 @@ class CollectEndpoint:
         )
         payloads = []
         for hit in hits:
-            refusal = self.pipeline.refusal(hit)
-            if refusal:
-                raise Refused(403, refusal)
-            event = self.pipeline.process(hit, context)
+            try:
+                event = self.pipeline.process(hit, context)
+            except OutOfScope as out:
+                raise Refused(403, str(out)) from None
             if event is not None:
                 payloads.append(orjson.dumps(event))
         if not payloads:

@@ -14,7 +14,7 @@ from troth.collect.referrer import Page, page, referrer
 from troth.collect.useragent import Agent, device_for_screen, parse_agent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every hit (see RequestContext)
 class Enrichment:
     ts: dt.datetime
     agent: Agent
@@ -32,13 +32,17 @@ def access_time(now: dt.datetime) -> dt.datetime:
     return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
 
 
-def enrich(hit: Hit, ctx: RequestContext, config: CollectConfig) -> Enrichment:
+def enrich(
+    hit: Hit, ctx: RequestContext, config: CollectConfig, where: Page | None = None
+) -> Enrichment:
     """Everything the request and the hit say about the visit, before scrubbing.
 
-    Check `agent.is_bot` first: a bot's hit is dropped and the rest is wasted work.
+    `where` is `page(hit.url, config)` when the caller has it already. Check `agent.is_bot`
+    first: a bot's hit is dropped and the rest is wasted work.
     """
     agent = parse_agent(ctx.user_agent)
-    where = page(hit.url, config)
+    if where is None:
+        where = page(hit.url, config)
     ref_host, ref_path = referrer(hit.referrer, where.hostname, config)
     return Enrichment(
         ts=access_time(ctx.now),

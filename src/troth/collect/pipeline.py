@@ -7,7 +7,6 @@ share (the compiled declaration, the daily salts, the key for kept IP addresses)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from troth.collect import linking
 from troth.collect.config import CollectConfig, compile_config, cookie_mode
@@ -15,6 +14,7 @@ from troth.collect.enrich import enrich
 from troth.collect.event import Event, Hit, RequestContext
 from troth.collect.identify import IdentifyTokens
 from troth.collect.ip import handle_ip
+from troth.collect.referrer import page
 from troth.collect.scrub import scrub_event
 from troth.collect.sites import Sites
 from troth.collect.visitor import FileSalts, SaltSource, salt_day, visitor_key
@@ -25,6 +25,10 @@ from troth.runtime import Runtime
 IP_KEY_ID = "system:collect-ip"
 """The key-store entry that encrypts kept IP addresses (ip: encrypt); destroying it erases
 every kept address at once."""
+
+
+class OutOfScope(ValueError):
+    """The hit names a site, or a page on a host, the privacy policy does not cover (SC1)."""
 
 
 @dataclass
@@ -53,19 +57,16 @@ class Pipeline:
     def sites(self) -> Sites:
         return self.config.sites
 
-    def refusal(self, hit: Hit) -> str:
-        """Why this hit is outside the policy's scope (SC1), or "" when it is in scope."""
-        if not self.config.is_declared_site(hit.site):
-            return f"'{hit.site}' is not a site the privacy policy covers"
-        host = urlsplit(hit.url).hostname or ""
-        if self.config.site_of(host) != hit.site:
-            return f"the page's host is not '{hit.site}' or a subdomain it covers"
-        return ""
-
     def process(self, hit: Hit, context: RequestContext) -> Event | None:
-        """The event to store, or None for automated traffic."""
+        """The event to store, or None for automated traffic; raises OutOfScope for a hit
+        from a site or page the policy does not cover (SC1)."""
         config = self.config
-        found = enrich(hit, context, config)
+        if not config.is_declared_site(hit.site):
+            raise OutOfScope(f"'{hit.site}' is not a site the privacy policy covers")
+        where = page(hit.url, config)  # split once: for this check and for the event
+        if config.site_of(where.url_host) != hit.site:
+            raise OutOfScope(f"the page's host is not '{hit.site}' or a subdomain it covers")
+        found = enrich(hit, context, config, where)
         if found.agent.is_bot:
             return None
         cookie = _cookie_mode(config, hit, context, found.country)

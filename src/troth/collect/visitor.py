@@ -29,7 +29,7 @@ class SaltSource(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every hit (see event.RequestContext)
 class VisitorKey:
     key: str
     cookieless: bool

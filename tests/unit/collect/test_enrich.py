@@ -62,8 +62,27 @@ def test_co3_page_keeps_host_path_and_declared_campaign_parameters() -> None:
         config(),
     )
     assert where.hostname == "lumeninsights.example"
+    assert where.url_host == "www.lumeninsights.example"  # what the site check compares
     assert where.path == "/pricing/plans"
     assert where.campaign == {"utm_source": "news", "utm_medium": "email", "utm_campaign": "spring"}
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "path", "campaign"),
+    [
+        ("https://x.example/a#b?utm_source=no", "x.example", "/a", {}),
+        ("https://x.example/a?utm_source=yes#b?c", "x.example", "/a", {"utm_source": "yes"}),
+        ("https://x.example?utm_source=bare", "x.example", "/", {"utm_source": "bare"}),
+        ("https://x.example/a?utm_source=t\tab", "x.example", "/a", {"utm_source": "tab"}),
+        ("https://[x.example/a?utm_source=x", "", "", {}),
+    ],
+)
+def test_co3_page_reads_a_url_as_urlsplit_does(
+    url: str, host: str, path: str, campaign: dict[str, str]
+) -> None:
+    for _ in range(2):  # the second time from the cache
+        where = page(url, config())
+        assert (where.hostname, where.path, where.campaign) == (host, path, campaign)
 
 
 def test_co3_undeclared_campaign_parameter_is_dropped() -> None:

@@ -12,6 +12,7 @@ from troth.collect.scrub import (
     MAX_PROPS,
     PATH_LIMIT,
     PROP_VALUE_LIMIT,
+    TEXT_FIELDS,
     TITLE_LIMIT,
     scrub_event,
     scrub_field,
@@ -149,6 +150,48 @@ def test_scrub_event_covers_every_free_text_field() -> None:
     stored = repr(event)
     for secret in (EMAIL, PHONE, CARD_PLAIN, TOKEN):
         assert secret not in stored
+
+
+def _event(**fields: str) -> Event:
+    return Event(
+        site="lumeninsights.example",
+        ts=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        kind="pageview",
+        visitor_key="0" * 32,
+        cookieless=True,
+        **{"path": "/", **fields},
+    )
+
+
+@pytest.mark.parametrize(("field", "limit"), TEXT_FIELDS)
+def test_scrub_event_finds_a_value_in_any_one_field(field: str, limit: int) -> None:
+    for text in (f"x {EMAIL}", f"/r/{CARD_PLAIN}", f"call {PHONE}", f"a=1&token={TOKEN}", JWT):
+        event = _event(**{field: text})
+        scrub_event(event, "GB")
+        stored = repr(event)
+        for secret in (EMAIL, CARD_PLAIN, "7946", TOKEN, JWT):
+            assert secret not in stored, (field, text)
+
+
+@pytest.mark.parametrize(("field", "limit"), TEXT_FIELDS)
+def test_scrub_event_caps_any_one_field(field: str, limit: int) -> None:
+    event = _event(**{field: "a" * (limit + 50)})
+    scrub_event(event, "GB")
+    assert getattr(event, field) == "a" * limit
+
+
+def test_scrub_event_leaves_ordinary_fields_as_they_are() -> None:
+    fields = {
+        "path": "/blog/2026/05/launch-notes",
+        "title": "Launch notes, May 2026 - Lumen Insights",
+        "referrer_host": "news.example",
+        "referrer_path": "/2026/05/12/best-tools",
+        "utm_source": "newsletter",
+        "utm_campaign": "q2-webinar",
+    }
+    event = _event(**fields)
+    scrub_event(event, "GB")
+    assert {name: getattr(event, name) for name in fields} == fields
 
 
 def test_a_phone_number_is_scrubbed_every_time_not_only_the_first() -> None:
