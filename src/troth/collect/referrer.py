@@ -7,7 +7,8 @@ A site's hits name the same few hundred pages and referrers over and over, while
 a URL costs a few microseconds. So the part before any query or fragment is split once and
 kept in an LRU cache (at most CACHE_SIZE entries of up to MAX_CACHED_URL characters, so a
 few megabytes at worst); the query, which click ids make different on every hit, is read
-apart.
+apart. A URL that could hold an email, a number or a secret is never cached: it is scrubbed
+before storage, and unscrubbed text is not kept in memory beyond its own request.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit
 
 from troth.collect.config import CollectConfig
+from troth.collect.scrub import might_hold_personal
 
 MAX_PARAM = 200
 CACHE_SIZE = 4096
@@ -64,7 +66,8 @@ def _split(url: str) -> tuple[str, str, str, str]:
         if found >= 0:
             cut = found
     base = url[:cut]
-    split = _host_and_path_cached if len(base) <= MAX_CACHED_URL else _host_and_path
+    cacheable = len(base) <= MAX_CACHED_URL and not might_hold_personal(base)
+    split = _host_and_path_cached if cacheable else _host_and_path
     host, hostname, path = split(base)
     if not path:  # unreadable
         return "", "", "", ""

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from troth.collect import referrer as referrers
 from troth.collect.enrich import access_time, enrich
 from troth.collect.event import Hit, Kind, RequestContext
 from troth.collect.geo import country_of
@@ -83,6 +84,17 @@ def test_co3_page_reads_a_url_as_urlsplit_does(
     for _ in range(2):  # the second time from the cache
         where = page(url, config())
         assert (where.hostname, where.path, where.campaign) == (host, path, campaign)
+
+
+def test_a_url_that_could_hold_personal_values_is_not_kept_in_the_split_cache() -> None:
+    cached = referrers._host_and_path_cached
+    cached.cache_clear()
+    page("https://shop.example/orders/ada@example.com?x=1", config())
+    page("https://shop.example/cards/4111111111111111", config())
+    page("https://shop.example/reset/key=abc", config())
+    assert cached.cache_info().currsize == 0
+    assert page("https://shop.example/pricing?utm_source=x", config()).path == "/pricing"
+    assert cached.cache_info().currsize == 1
 
 
 def test_co3_undeclared_campaign_parameter_is_dropped() -> None:
