@@ -24,7 +24,12 @@ from troth.analytics.visits import Counts
 Slice = tuple[str, str]
 ZERO: Counts = (0, 0, 0, 0, 0)
 KEPT = 512
-"""Parts kept per process (least recently used go first)."""
+"""Parts kept per process (least recently used go first)..."""
+BUDGET = 256 * 1024 * 1024
+"""...and at most about this many bytes of them: a 30-day totals part alone holds 30 daily
+sketches of up to 64 KB each."""
+ENTRY_BYTES = 200
+"""About what one counts entry costs in memory (key strings, tuple, dict slot)."""
 
 
 def add(a: Counts, b: Counts) -> Counts:
@@ -49,6 +54,10 @@ class Totals:
     day_visitors: dict[dt.date, ds.hll_sketch]
     visitors: ds.hll_sketch | None
 
+    def size(self) -> int:
+        sketches = [*self.day_visitors.values(), self.visitors]
+        return ENTRY_BYTES * len(self.daily) + sum(_bytes(s) for s in sketches)
+
 
 @dataclass
 class Values:
@@ -56,29 +65,51 @@ class Values:
     """dimension -> value -> counts."""
     sketches: dict[tuple[str, str], ds.hll_sketch | None] = field(default_factory=dict)
     """(dimension, value) -> its visitors over the days, filled as values are asked for."""
+    key: tuple[Hashable, ...] | None = None
+    """Where it is kept (its size is counted again as sketches are added)."""
+
+    def size(self) -> int:
+        entries = sum(len(found) for found in self.counts.values()) + len(self.sketches)
+        return ENTRY_BYTES * entries + sum(_bytes(s) for s in self.sketches.values())
+
+
+def _bytes(sketch: ds.hll_sketch | None) -> int:
+    return 0 if sketch is None else int(sketch.get_compact_serialization_bytes())
 
 
 class _Kept:
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple[Hashable, ...], object] = OrderedDict()
+        self._items: OrderedDict[tuple[Hashable, ...], tuple[object, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Hashable, ...]) -> object | None:
         with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
 
-    def put(self, key: tuple[Hashable, ...], item: object) -> None:
+    def put(self, key: tuple[Hashable, ...], item: object, size: int) -> None:
+        """Keep `item` (or count its new size, when it is kept already)."""
         with self._lock:
-            self._items[key] = item
-            while len(self._items) > KEPT:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            self._bytes += size - (old[1] if old is not None else 0)
+            self._items[key] = (item, size)
+            while len(self._items) > 1 and (len(self._items) > KEPT or self._bytes > BUDGET):
+                _, (_, freed) = self._items.popitem(last=False)
+                self._bytes -= freed
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._bytes = 0
+
+    def held(self) -> tuple[int, int]:
+        """(parts, bytes) kept now."""
+        with self._lock:
+            return len(self._items), self._bytes
 
 
 _kept = _Kept()
@@ -86,6 +117,11 @@ _kept = _Kept()
 
 def forget() -> None:
     _kept.clear()
+
+
+def held() -> tuple[int, int]:
+    """(parts, bytes) this process keeps."""
+    return _kept.held()
 
 
 def totals(session: Session, days: Days) -> Totals:
@@ -105,7 +141,7 @@ def totals(session: Session, days: Days) -> Totals:
         whole.sketch() if per_day else None,
     )
     if days.version is not None:
-        _kept.put(key, part)
+        _kept.put(key, part, part.size())
     return part
 
 
@@ -119,7 +155,8 @@ def values(session: Session, days: Days, dimensions: Sequence[str]) -> Values:
     )
     part = Values(counts)
     if days.version is not None:
-        _kept.put(key, part)
+        part.key = key
+        _kept.put(key, part, part.size())
     return part
 
 
@@ -142,3 +179,5 @@ def value_sketches(
         for value in found:
             merge = merges.get((dim, value))
             part.sketches[(dim, value)] = merge.sketch() if merge is not None else None
+    if part.key is not None and _kept.get(part.key) is part:
+        _kept.put(part.key, part, part.size())
