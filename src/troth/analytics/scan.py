@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from troth.analytics.figures import NO_FILTERS, Filters, Period
 from troth.analytics.raw import RawVisit, candidates, day_start
 from troth.analytics.sessions import COLUMNS
-from troth.analytics.visits import Visit, replay
+from troth.analytics.visits import Visit, as_dicts, replay
 from troth.collect.models import StoredEvent as E
 
 DAY = dt.timedelta(days=1)
@@ -47,7 +47,7 @@ def load(
     lo, hi = day_start(period.start) - DAY, day_start(period.end) + 2 * DAY
     stmt = select(*COLUMNS).where(E.site == site, E.ts >= lo, E.ts < hi)
     stmt = stmt.where(*candidates(site, lo, hi, filters)).order_by(E.id)
-    visits = [as_raw(v) for v in replay(session.execute(stmt).mappings())]
+    visits = [as_raw(v) for v in replay(as_dicts(session.execute(stmt)))]
     return [
         visit for visit in visits
         if period.start <= visit.day <= period.end

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from troth.analytics.models import SiteState
-from troth.analytics.visits import Order, Visit, replay, utc
+from troth.analytics.visits import Order, Visit, as_dicts, replay, utc
 from troth.collect.models import StoredEvent
 
 GAP = dt.timedelta(minutes=30)
@@ -184,4 +184,4 @@ def open_visits(
     stmt = select(*COLUMNS).where(e.site == site, e.ts >= start, e.visit_id.in_(open_ids))
     if end is not None:
         stmt = stmt.where(e.ts < end)
-    return replay(session.execute(stmt.order_by(e.id)).mappings())
+    return replay(as_dicts(session.execute(stmt.order_by(e.id))))

@@ -136,6 +136,14 @@ class Visit:
         )  # fmt: skip
 
 
+def as_dicts(result: Any) -> Iterator[dict[str, Any]]:
+    """A query's rows as plain dicts: each is read a dozen times, and a dict reads faster
+    than the driver's row mapping."""
+    keys = list(result.keys())
+    for row in result:
+        yield dict(zip(keys, row, strict=True))
+
+
 def replay(rows: Iterable[Mapping[Any, Any]]) -> list[Visit]:
     """Visits rebuilt from stored event rows given in arrival (id) order."""
     visits: dict[int, Visit] = {}
