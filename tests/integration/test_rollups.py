@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import queries, raw, recompute, rollups
+from troth.analytics import queries, raw, recompute, repository, rollups
 from troth.analytics.models import Rollup
 from troth.analytics.queries import DIMENSIONS, Filters, Period
 from troth.collect.models import StoredEvent
@@ -84,6 +86,19 @@ def slices(session: Session) -> list[Filters]:
     return found
 
 
+@contextmanager
+def fresh_site(runtime: Runtime, persist_seconds: float = 0.0) -> Iterator[None]:
+    """An empty database whose ingester writes pair rollups and sketches this often."""
+    clean(runtime)
+    saved = rollups.PERSIST_SECONDS
+    rollups.PERSIST_SECONDS = persist_seconds
+    try:
+        yield
+    finally:
+        rollups.PERSIST_SECONDS = saved
+        clean(runtime)
+
+
 def assert_same(runtime: Runtime) -> None:
     with runtime.transaction() as s:
         for filters in slices(s):
@@ -130,26 +145,17 @@ def test_co5_rollups_equal_raw_events_and_after_erasure(
 ) -> None:
     """With persist_each_batch, final visits reach the pair rollups and sketches at once;
     without it they stay in memory and queries read them from raw events."""
-    clean(runtime)
-    saved = rollups.PERSIST_SECONDS
-    rollups.PERSIST_SECONDS = 0.0 if persist_each_batch else 3600.0
-    try:
+    with fresh_site(runtime, 0.0 if persist_each_batch else 3600.0):
         ingest(runtime, split(build(specs, seed), seed))
         assert_same(runtime)
         erase(runtime)
         assert_same(runtime)
-    finally:
-        rollups.PERSIST_SECONDS = saved
-        clean(runtime)
 
 
 def test_co5_a_late_event_on_a_settled_day_reaches_a_cached_dashboard(runtime: Runtime) -> None:
     """Settled days are kept in memory between reads; a late event must still show."""
-    clean(runtime)
-    saved = rollups.PERSIST_SECONDS
-    rollups.PERSIST_SECONDS = 0.0
     first_day = Period(START.date(), START.date() + dt.timedelta(days=2))
-    try:
+    with fresh_site(runtime):
         day_one = START + dt.timedelta(minutes=30)
         ingest(runtime, [[row("a", day_one, "/a", country="FR")]])
         # A day later: the first day is settled (no open visit starts on it any more).
@@ -170,19 +176,13 @@ def test_co5_a_late_event_on_a_settled_day_reaches_a_cached_dashboard(runtime: R
             visits = raw.load(s, SITE, first_day, fr)
             assert filtered.totals == raw.totals_of(visits)
             assert filtered.totals.visits == 2
-    finally:
-        rollups.PERSIST_SECONDS = saved
-        clean(runtime)
 
 
 def test_co5_a_repeat_view_reads_settled_days_from_memory(runtime: Runtime) -> None:
     """Settled days are read once: rows removed behind the cache's back do not change a repeat
     view (nothing but a late event or a recompute changes them, and both renew the key)."""
-    clean(runtime)
-    saved = rollups.PERSIST_SECONDS
-    rollups.PERSIST_SECONDS = 0.0
     days = Period(START.date(), START.date() + dt.timedelta(days=2))
-    try:
+    with fresh_site(runtime):
         day_one = START + dt.timedelta(minutes=30)
         ingest(runtime, [[row("a", day_one, "/a")]])
         ingest(runtime, [[row("b", day_one + dt.timedelta(days=1), "/b")]])
@@ -197,12 +197,7 @@ def test_co5_a_repeat_view_reads_settled_days_from_memory(runtime: Runtime) -> N
             recompute.recompute_day(s, SITE, START.date())  # a new epoch: read again
         with runtime.transaction() as s:
             assert queries.dashboard(s, SITE, days).totals == first.totals
-    finally:
-        rollups.PERSIST_SECONDS = saved
-        clean(runtime)
 
 
 def repository_state(session: Session) -> Any:
-    from troth.analytics import repository
-
     return repository.state(session, SITE)
