@@ -28,9 +28,14 @@ def lock_rollups(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
 
 
+def _mark(session: Session) -> str:
+    """The DB-API's parameter mark: psycopg's or sqlite3's."""
+    return "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+
+
 def _upsert(session: Session, table: str, columns: Sequence[str], update_set: str) -> str:
     """One INSERT … ON CONFLICT DO UPDATE for the DB-API's executemany (same on both)."""
-    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    mark = _mark(session)
     # Table and column names are this module's constants; values go as parameters.
     names, marks, key = ", ".join(columns), ", ".join(mark for _ in columns), ", ".join(KEY)
     sql = f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608
@@ -171,7 +176,7 @@ def all_value_counts(
     Written for the DB-API directly: the dashboard reads thousands of these rows per view,
     and plain tuples cost a fraction of ORM rows.
     """
-    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
+    mark = _mark(session)
     day_of = _days(session)
     sums = ", ".join(f"SUM({name})" for name in COUNTS)
     # One branch per dimension, so each reads one contiguous key range (site, slice,
