@@ -125,7 +125,7 @@ def test_co5_hand_counted_filters(loaded: Runtime) -> None:
         docs = queries.totals(s, SITE, BOTH, Filters((("page", "/docs"),)))
         assert docs == Totals(2, 2, 4, 6, 2.0, 50.0, 900.0, True)
         signup = queries.dashboard(s, SITE, BOTH, Filters((("event", "signup"),)))
-        assert signup.source == "raw events"
+        assert signup.source == "visit columns"
         assert signup.totals == Totals(2, 2, 5, 8, 2.5, 0.0, 1080.0, True)
         assert queries.event_properties(s, SITE, BOTH, "signup") == [
             ("plan", "free", 1, 1), ("plan", "pro", 1, 1),

@@ -164,7 +164,7 @@ def test_co5_dashboard_answers_every_panel(api: TestClient) -> None:
     assert len(body["series"]) == 30
     assert {"page", "source", "country", "event", "browser"} <= set(body["breakdowns"])
     assert body["realtime_visitors"] == 1
-    assert body["source"] in {"rollups", "raw events"}
+    assert body["source"] in {"rollups", "visit columns"}
 
 
 def test_co5_sites_lists_the_declared_site(api: TestClient) -> None:

@@ -74,3 +74,19 @@ class SiteState(Base):
     revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """Goes up when a day before `open_since` changes (a late event), so answers cached for
     those days are dropped; a recompute changes `epoch` instead."""
+
+
+class DayColumns(Base):
+    """One settled day's visits as columns (`columns.py`), for filters the rollups do not hold.
+
+    `version` goes up whenever the day changes (a late event, a recompute), which also empties
+    `data`; a block is stored only under the version it was built from, so a change that lands
+    while a block is being built is never hidden by it.
+    """
+
+    __tablename__ = "analytics_day_columns"
+
+    site: Mapped[str] = mapped_column(String(253), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

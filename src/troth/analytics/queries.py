@@ -1,7 +1,7 @@
 """The analytics read path: every answer from rollups and sketches when they can give it.
 
 No filter, or one filter on page, source, country or device: rollups (the pair rollups for
-the filter). Anything else: raw events (`raw.py`). Unfiltered counts in rollups are always
+the filter). Anything else: visit columns (`selection.py`). Unfiltered counts in rollups are always
 current; pair counts and sketches hold final visits only, so the still-open visits (the last
 half hour or so) are read from raw events and added in.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import raw, repository, scan
+from troth.analytics import repository
 from troth.analytics.figures import (
     DIMENSIONS,
     FILTER_DIMENSIONS,
@@ -28,6 +28,7 @@ from troth.analytics.figures import (
     Totals,
 )  # fmt: skip
 from troth.analytics.reader import Reader
+from troth.analytics.selection import select_visits
 from troth.analytics.visits import CUSTOM
 from troth.collect.models import StoredEvent as E
 from troth.errors import BadRequest
@@ -52,7 +53,7 @@ def _check(dimension: str, limit: int, offset: int) -> None:
 def totals(session: Session, site: str, period: Period, filters: Filters = NO_FILTERS) -> Totals:
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return raw.totals_of(scan.load(session, site, period, filters))
+        return select_visits(session, site, period, filters).totals()
     return Reader(session, site, slice_, period, filters).totals()
 
 
@@ -61,7 +62,7 @@ def series(
 ) -> list[Point]:
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return raw.series_of(scan.load(session, site, period, filters), period)
+        return select_visits(session, site, period, filters).series(period)
     return Reader(session, site, slice_, period, filters).series()
 
 
@@ -72,8 +73,7 @@ def breakdown(
     _check(dimension, limit, offset)
     slice_ = filters.rollup_slice
     if slice_ is None:
-        visits = scan.load(session, site, period, filters)
-        return raw.rows_of(visits, dimension)[offset : offset + limit]
+        return select_visits(session, site, period, filters).breakdown(dimension, limit, offset)
     found = Reader(session, site, slice_, period, filters).breakdowns([dimension], limit, offset)
     return found[dimension]
 
@@ -88,7 +88,7 @@ def event_properties(
         E.site == site, E.kind == CUSTOM, E.name == event_name,
         E.ts >= lo, E.ts < lo + dt.timedelta(days=period.days),
     )  # fmt: skip
-    allowed = {v.visit_id for v in scan.load(session, site, period, filters)} if filters.values \
+    allowed = select_visits(session, site, period, filters).visit_ids() if filters.values \
         else None  # fmt: skip
     events: dict[tuple[str, str], int] = defaultdict(int)
     visitors: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -123,7 +123,7 @@ def dashboard(
     now = now or dt.datetime.now(dt.UTC)
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return _raw_dashboard(session, site, period, filters, compare, limit, now)
+        return _columns_dashboard(session, site, period, filters, compare, limit, now)
     reader = Reader(session, site, slice_, period, filters)
     previous = None
     if compare:
@@ -134,17 +134,17 @@ def dashboard(
     )  # fmt: skip
 
 
-def _raw_dashboard(
+def _columns_dashboard(
     session: Session, site: str, period: Period, filters: Filters, compare: bool,
     limit: int, now: dt.datetime,
 ) -> Dashboard:  # fmt: skip
-    visits = scan.load(session, site, period, filters)
-    previous = raw.totals_of(scan.load(session, site, period.previous(), filters)) if compare \
+    visits = select_visits(session, site, period, filters)
+    previous = select_visits(session, site, period.previous(), filters).totals() if compare \
         else None  # fmt: skip
     return Dashboard(
-        site, period, filters, raw.totals_of(visits), previous, raw.series_of(visits, period),
-        {d: raw.rows_of(visits, d)[:limit] for d in DIMENSIONS},
-        realtime_visitors(session, site, now), "raw events",
+        site, period, filters, visits.totals(), previous, visits.series(period),
+        {d: visits.breakdown(d, limit) for d in DIMENSIONS},
+        realtime_visitors(session, site, now), "visit columns",
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import raw, repository
+from troth.analytics import column_days, raw, repository
 from troth.analytics.fanout import Final, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
@@ -33,6 +33,7 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     state = _state(session, site)
     visits = raw.load(session, site, Period(day, day))
     repository.delete_day(session, site, day)
+    column_days.invalidate(session, site, [day])
     counts: dict[Key, list[int]] = {}
     cache = DayCache()
     cache.day(site, 0, day, {})

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from troth.analytics import parts, repository, sessions
+from troth.analytics import column_days, parts, repository, sessions
 from troth.analytics.fanout import Final, fan_out
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import (
@@ -52,8 +52,9 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     batch: sessions.BatchVisits = session.info[PENDING].pop()
     for site, deltas in batch_deltas(batch.changes.values()).items():
         repository.add_counts(session, site, deltas)
-    for site in batch.late:
+    for site, days in batch.late.items():
         repository.bump_revision(session, site)
+        column_days.invalidate(session, site, days)
     cache = _caches.setdefault(sessions.database_of(session), DayCache())
     record_final(session, cache, batch)
     cache.watermarks.update(batch.watermarks)
@@ -115,6 +116,7 @@ def forget(database: str | None = None) -> None:
     """Drop what this process holds in memory (visits and sketches) for one or all databases."""
     sessions.forget(database)
     parts.forget()
+    column_days.forget()
     if database is None:
         _caches.clear()
     else:

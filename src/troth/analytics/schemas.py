@@ -149,7 +149,7 @@ class DashboardAnswer(TotalsAnswer):
     series: list[PointOut]
     breakdowns: dict[str, list[RowOut]]
     realtime_visitors: int
-    source: str = Field(description='"rollups" or "raw events": what answered.')
+    source: str = Field(description='"rollups" or "visit columns": what answered.')
 
 
 CHANGE_FIELDS = ("visitors", "visits", "pageviews", "views_per_visit", "visit_duration")

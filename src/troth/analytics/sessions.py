@@ -99,8 +99,8 @@ class BatchVisits:
     watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
     """Per site: (flushed_before, open_since) after this batch."""
     epochs: dict[str, int] = field(default_factory=dict)
-    late: set[str] = field(default_factory=set)
-    """Sites where this batch changed a settled day (an event arrived late)."""
+    late: dict[str, set[dt.date]] = field(default_factory=dict)
+    """Per site, the settled days this batch changed (an event arrived late)."""
 
 
 _memory: dict[str, dict[str, SiteVisits]] = {}
@@ -133,7 +133,7 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
         row["visit_id"] = visit.visit_id
         newest[site] = max(newest.get(site, ts), ts)
         if visit.day < sites[site].settled:
-            batch.late.add(site)
+            batch.late.setdefault(site, set()).add(visit.day)
     for site, ts in newest.items():
         batch.final.extend((site, visit) for visit in sites[site].flush(ts))
         batch.watermarks[site] = (sites[site].flushed_before, sites[site].open_since())

@@ -10,7 +10,7 @@ from sqlalchemy import delete
 
 import troth.analytics  # noqa: F401  (registers the ingest hooks)
 from troth.analytics import rollups
-from troth.analytics.models import Rollup, SiteState, Sketch
+from troth.analytics.models import DayColumns, Rollup, SiteState, Sketch
 from troth.collect.ingest import store_rows
 from troth.collect.models import StoredEvent
 from troth.runtime import Runtime
@@ -41,6 +41,6 @@ def ingest(runtime: Runtime, batches: Sequence[Sequence[dict[str, Any]]]) -> Non
 
 def clean(runtime: Runtime) -> None:
     with runtime.transaction() as session:
-        for table in (Rollup, Sketch, SiteState, StoredEvent):
+        for table in (Rollup, Sketch, SiteState, DayColumns, StoredEvent):
             session.execute(delete(table))
     rollups.forget()

@@ -1,0 +1,173 @@
+"""One day's visits as numpy columns: what any filter is answered from.
+
+A visit is one row: its id, a 64-bit hash of its visitor key, a code per visit dimension
+(the entry and exit pages too, -1 when the visit has no pageview) and its counts. Pages
+viewed and custom events are kept beside it as (visit row, code, counts) entries, since a
+visit has several. Strings are coded through a `Vocabulary`: one per block when stored, one
+per site in memory, so blocks of many days line up and a filter compares integers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from troth.analytics.raw import RawVisit
+from troth.analytics.visits import VISIT_DIMENSIONS
+
+CODED = (*VISIT_DIMENSIONS, "entry_page", "exit_page")
+MISSING = -1
+Ints = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.int32]
+Flags = npt.NDArray[np.int8]
+
+
+class Vocabulary:
+    """Strings and their codes, in the order first seen."""
+
+    def __init__(self, strings: Iterable[str] = ()) -> None:
+        self.strings: list[str] = []
+        self._codes: dict[str, int] = {}
+        for text in strings:
+            self.code(text)
+
+    def code(self, text: str) -> int:
+        found = self._codes.get(text)
+        if found is None:
+            found = self._codes[text] = len(self.strings)
+            self.strings.append(text)
+        return found
+
+    def find(self, text: str) -> int | None:
+        return self._codes.get(text)
+
+    def recoder(self, strings: Sequence[str]) -> Codes:
+        """Maps codes of another vocabulary to this one's; index -1 (missing) stays -1."""
+        return np.array([*(self.code(s) for s in strings), MISSING], dtype=np.int32)
+
+
+def visitor_hash(visitor_key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(visitor_key.encode(), digest_size=8).digest(), "little",
+                          signed=True)  # fmt: skip
+
+
+@dataclass
+class Entries:
+    """Several (code, counts) per visit: pages viewed, or custom events."""
+
+    visit: Codes
+    code: Codes
+    first: Codes
+    """Page views of that page, or that event's count."""
+    second: Codes
+    """Events on that page (pages only; zeros for custom events)."""
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in (self.visit, self.code, self.first, self.second))
+
+
+@dataclass
+class VisitColumns:
+    day: dt.date
+    visit_id: Ints
+    visitor: Ints
+    coded: dict[str, Codes]
+    pageviews: Codes
+    events: Codes
+    bounces: Flags
+    duration_us: Ints
+    pages: Entries
+    custom: Entries
+
+    def __len__(self) -> int:
+        return len(self.visit_id)
+
+    @property
+    def nbytes(self) -> int:
+        arrays: list[npt.NDArray[Any]] = [
+            self.visit_id, self.visitor, self.pageviews, self.events, self.bounces,
+            self.duration_us, *self.coded.values(),
+        ]  # fmt: skip
+        return sum(int(a.nbytes) for a in arrays) + self.pages.nbytes + self.custom.nbytes
+
+
+def from_visits(day: dt.date, visits: Sequence[RawVisit], vocabulary: Vocabulary) -> VisitColumns:
+    """The visits of one day (each must start that day) as columns coded by `vocabulary`."""
+    code = vocabulary.code
+    coded = {
+        name: np.array([code(v.values[name]) if name in v.values else MISSING for v in visits],
+                       dtype=np.int32)
+        for name in CODED
+    }  # fmt: skip
+    pages: list[tuple[int, int, int, int]] = []
+    custom: list[tuple[int, int, int, int]] = []
+    for row, visit in enumerate(visits):
+        pages += [(row, code(p), n, visit.page_events[p]) for p, n in visit.page_views.items()]
+        custom += [(row, code(name), n, 0) for name, n in visit.custom.items()]
+    return VisitColumns(
+        day,
+        np.array([v.visit_id for v in visits], dtype=np.int64),
+        np.array([visitor_hash(v.visitor_key) for v in visits], dtype=np.int64),
+        coded,
+        np.array([v.pageviews for v in visits], dtype=np.int32),
+        np.array([v.events for v in visits], dtype=np.int32),
+        np.array([v.bounces for v in visits], dtype=np.int8),
+        np.array([v.duration_us for v in visits], dtype=np.int64),
+        _entries(pages),
+        _entries(custom),
+    )
+
+
+def _entries(found: list[tuple[int, int, int, int]]) -> Entries:
+    table = np.array(found, dtype=np.int64).reshape(-1, 4)
+    return Entries(*(table[:, n].astype(np.int32) for n in range(4)))
+
+
+# Stored form: the arrays and the block's own strings, compressed ------------------------------
+
+_FLAT = ("visit_id", "visitor", "pageviews", "events", "bounces", "duration_us")
+
+
+def encode(day: dt.date, visits: Sequence[RawVisit]) -> bytes:
+    vocabulary = Vocabulary()
+    block = from_visits(day, visits, vocabulary)
+    arrays = {name: getattr(block, name) for name in _FLAT}
+    arrays |= {f"coded_{name}": codes for name, codes in block.coded.items()}
+    for kind in ("pages", "custom"):
+        entries: Entries = getattr(block, kind)
+        arrays |= {f"{kind}_{field}": getattr(entries, field)
+                   for field in ("visit", "code", "first", "second")}  # fmt: skip
+    arrays["strings"] = np.frombuffer(json.dumps(vocabulary.strings).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    return zlib.compress(buffer.getvalue(), 1)
+
+
+def decode(day: dt.date, data: bytes, vocabulary: Vocabulary) -> VisitColumns:
+    """A stored block, its codes translated into `vocabulary`."""
+    with np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    recode = vocabulary.recoder(json.loads(arrays.pop("strings").tobytes()))
+
+    def entries(kind: str) -> Entries:
+        return Entries(
+            arrays[f"{kind}_visit"], recode[arrays[f"{kind}_code"]], arrays[f"{kind}_first"],
+            arrays[f"{kind}_second"],
+        )  # fmt: skip
+
+    return VisitColumns(
+        day, arrays["visit_id"], arrays["visitor"],
+        {name: recode[arrays[f"coded_{name}"]] for name in CODED},
+        arrays["pageviews"], arrays["events"], arrays["bounces"], arrays["duration_us"],
+        entries("pages"), entries("custom"),
+    )  # fmt: skip
