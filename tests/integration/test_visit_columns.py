@@ -19,6 +19,9 @@ from troth.analytics import column_days, queries, raw, recompute, rollups, scan
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.models import DayColumns
 from troth.collect.models import StoredEvent
+from troth.jobs.models import Job
+from troth.jobs.registry import registry
+from troth.jobs.worker import run_once
 from troth.runtime import Runtime
 
 DAY1 = dt.date(2026, 4, 6)
@@ -173,3 +176,16 @@ def test_co5_filtered_event_properties_use_the_selected_visits(week: Runtime) ->
             (plan, n, len(visitors)) for plan, (n, visitors) in expected.items()
         }
         assert len(queries.event_properties(s, SITE, WEEK, "signup")) >= len(found)
+
+
+def test_co5_days_that_settle_get_their_columns_built_by_a_job(week: Runtime) -> None:
+    with week.transaction() as s:
+        jobs = s.scalars(select(Job).where(Job.kind == column_days.JOB_KIND)).all()
+        queued = {dt.date.fromisoformat(d) for job in jobs if job.payload["site"] == SITE
+                  for d in job.payload["days"]}  # fmt: skip
+        assert queued >= set(DAYS)
+        assert stored(s) == {}
+    while run_once(week.sessions, registry, "w1", limit=10):
+        pass
+    with week.transaction() as s:
+        assert {day for day, (_, ready) in stored(s).items() if ready} >= set(DAYS)

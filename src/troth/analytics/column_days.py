@@ -22,13 +22,19 @@ from sqlalchemy.orm import Session
 from troth.analytics import scan, sessions
 from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode, from_visits
 from troth.analytics.figures import Period
-from troth.analytics.models import DayColumns
+from troth.analytics.models import DayColumns, SiteState
 from troth.analytics.raw import RawVisit
+from troth.analytics.visits import utc
+from troth.jobs import queue
+from troth.jobs.registry import registry
 
+JOB_KIND = "analytics.build_columns"
+AHEAD = 31
+"""Days built ahead of need when they settle: a month's view finds them ready."""
 BUDGET = 512 * 1024 * 1024
 """Bytes of columns kept per process (least recently used go first): 30 days at 10M events a
 quarter hold about 1.5M visits, some 140 MB."""
-RUN = 7
+RUN = 4
 """Missing days replayed from events in one read (each read is widened by a day each side)."""
 Key = tuple[str, str, dt.date, int]
 """(database, site, day, version)."""
@@ -138,6 +144,24 @@ def build(session: Session, site: str, days: Sequence[dt.date]) -> int:
     missing = [day for day in days if day not in ready]
     settled(session, site, missing)
     return len(missing)
+
+
+def settle(session: Session, site: str, open_since: dt.datetime) -> None:
+    """Queue the blocks of the days that settle as the site's open visits move on to
+    `open_since` (call before the new value is written)."""
+    before = session.scalar(select(SiteState.open_since).where(SiteState.site == site))
+    if before is None or utc(open_since).date() <= utc(before).date():
+        return
+    first, last = utc(before).date(), utc(open_since).date()
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days)][-AHEAD:]
+    queue.enqueue(session, JOB_KIND, {"site": site, "days": [d.isoformat() for d in days]})
+
+
+def _job(session: Session, payload: dict[str, Any]) -> None:
+    build(session, str(payload["site"]), [dt.date.fromisoformat(d) for d in payload["days"]])
+
+
+registry.register(JOB_KIND, _job)
 
 
 def invalidate(session: Session, site: str, days: Iterable[dt.date]) -> None:

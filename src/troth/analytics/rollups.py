@@ -67,8 +67,9 @@ def persist(session: Session, cache: DayCache) -> None:
     for site, pairs in cache.take_pairs().items():
         repository.add_counts(session, site, pairs)
     repository.put_sketches(session, cache.take_touched())
-    for site, watermark in cache.watermarks.items():
-        repository.set_watermark(session, site, *watermark)
+    for site, (flushed_before, open_since) in cache.watermarks.items():
+        column_days.settle(session, site, open_since)
+        repository.set_watermark(session, site, flushed_before, open_since)
     cache.watermarks.clear()
     cache.persisted_at = time.monotonic()
     cache.evict()

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import delete
 
 import troth.analytics  # noqa: F401  (registers the ingest hooks)
-from troth.analytics import rollups
+from troth.analytics import column_days, rollups
 from troth.analytics.models import DayColumns, Rollup, SiteState, Sketch
 from troth.collect.ingest import store_rows
 from troth.collect.models import StoredEvent
+from troth.jobs.models import Job
 from troth.runtime import Runtime
 
 SITE = "shop.example"
@@ -43,4 +44,5 @@ def clean(runtime: Runtime) -> None:
     with runtime.transaction() as session:
         for table in (Rollup, Sketch, SiteState, DayColumns, StoredEvent):
             session.execute(delete(table))
+        session.execute(delete(Job).where(Job.kind == column_days.JOB_KIND))
     rollups.forget()
