@@ -13,8 +13,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import threading
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +33,15 @@ Flags = npt.NDArray[np.int8]
 
 
 class Vocabulary:
-    """Strings and their codes, in the order first seen."""
+    """Strings and their codes, in the order first seen.
+
+    Shared by the request threads of a process: whoever adds strings holds `lock`.
+    """
 
     def __init__(self, strings: Iterable[str] = ()) -> None:
         self.strings: list[str] = []
         self._codes: dict[str, int] = {}
+        self.lock = threading.RLock()
         for text in strings:
             self.code(text)
 
@@ -52,7 +57,8 @@ class Vocabulary:
 
     def recoder(self, strings: Sequence[str]) -> Codes:
         """Maps codes of another vocabulary to this one's; index -1 (missing) stays -1."""
-        return np.array([*(self.code(s) for s in strings), MISSING], dtype=np.int32)
+        with self.lock:
+            return np.array([*(self.code(s) for s in strings), MISSING], dtype=np.int32)
 
 
 def visitor_hash(visitor_key: str) -> int:
@@ -103,7 +109,13 @@ class VisitColumns:
 
 def from_visits(day: dt.date, visits: Sequence[RawVisit], vocabulary: Vocabulary) -> VisitColumns:
     """The visits of one day (each must start that day) as columns coded by `vocabulary`."""
-    code = vocabulary.code
+    with vocabulary.lock:
+        return _from_visits(day, visits, vocabulary.code)
+
+
+def _from_visits(
+    day: dt.date, visits: Sequence[RawVisit], code: Callable[[str], int]
+) -> VisitColumns:
     coded = {
         name: np.array([code(v.values[name]) if name in v.values else MISSING for v in visits],
                        dtype=np.int32)

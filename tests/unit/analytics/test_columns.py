@@ -1,0 +1,70 @@
+"""CO5: a day's visits as columns, stored and read back under another process's vocabulary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from troth.analytics.columns import CODED, MISSING, Vocabulary, decode, encode, from_visits
+from troth.analytics.figures import DIMENSIONS, Filters, Period
+from troth.analytics.raw import RawVisit, rows_of, series_of, totals_of
+from troth.analytics.selection import Selection
+
+DAY = dt.date(2026, 2, 3)
+BASE = {"source": "Direct / None", "utm_source": "", "utm_medium": "", "utm_campaign": "",
+        "browser": "Firefox", "os": "Linux", "device": "desktop", "language": "en",
+        "country": "FR"}  # fmt: skip
+
+
+def visit(n: int, visitor: str, pages: dict[str, int], custom: dict[str, int] | None = None,
+          **values: str) -> RawVisit:  # fmt: skip
+    found = RawVisit(n, visitor, DAY, {**BASE, **values}, sum(pages.values()),
+                     sum(pages.values()) + sum((custom or {}).values()), 1_000_000 * n)  # fmt: skip
+    if pages:
+        found.values["entry_page"], found.values["exit_page"] = min(pages), max(pages)
+    found.page_views, found.page_events = dict(pages), {p: c + 1 for p, c in pages.items()}
+    found.custom = dict(custom or {})
+    return found
+
+
+VISITS = [
+    visit(1, "a", {"/": 1}),
+    visit(2, "a", {"/": 2, "/pricing": 1}, {"signup": 1}, browser="Chrome"),
+    visit(3, "b", {"/docs": 1}, country="DE", source="google.com"),
+    visit(4, "c", {}, {"download": 2}, country="DE"),
+    visit(5, "d", {"/pricing": 3}, browser="Chrome", country="DE", source="google.com"),
+]
+
+
+def test_co5_a_stored_block_reads_back_under_another_vocabulary() -> None:
+    data = encode(DAY, VISITS)
+    other = Vocabulary(["unrelated", "/pricing", "DE"])  # this process saw other strings first
+    block = decode(DAY, data, other)
+    fresh = from_visits(DAY, VISITS, Vocabulary())
+    assert len(block) == len(fresh) == 5
+    assert [other.strings[c] for c in block.coded["country"]] == ["FR", "FR", "DE", "DE", "DE"]
+    assert block.coded["entry_page"][3] == MISSING  # no pageview: no entry page
+    assert other.strings[block.pages.code[0]] == "/"
+    for name in ("visit_id", "visitor", "pageviews", "events", "bounces", "duration_us"):
+        assert np.array_equal(getattr(block, name), getattr(fresh, name)), name
+    assert set(block.coded) == set(CODED)
+
+
+def test_co5_selection_answers_equal_raw_figures_for_any_filter() -> None:
+    words = Vocabulary(["noise"])
+    block = decode(DAY, encode(DAY, VISITS), words)
+    period = Period(DAY - dt.timedelta(days=1), DAY)
+    for filters in (
+        Filters(), Filters((("browser", "Chrome"),)), Filters((("country", "DE"),)),
+        Filters((("page", "/pricing"),)), Filters((("event", "download"),)),
+        Filters((("country", "DE"), ("source", "google.com"))),
+        Filters((("browser", "Opera"),)), Filters((("utm_campaign", ""),)),
+    ):  # fmt: skip
+        chosen = [v for v in VISITS if all(v.matches(d, x) for d, x in filters.values)]
+        selection = Selection([block], filters, words)
+        assert selection.totals() == totals_of(chosen), filters
+        assert selection.series(period) == series_of(chosen, period), filters
+        assert selection.visit_ids() == {v.visit_id for v in chosen}
+        for dimension in DIMENSIONS:
+            assert selection.breakdown(dimension, 100) == rows_of(chosen, dimension), dimension
