@@ -104,6 +104,18 @@ def test_co5_other_filters_read_settled_days_from_stored_columns(week: Runtime) 
         assert column_days.held()[0] == len(DAYS)
 
 
+def test_co5_a_visit_across_midnight_counts_on_its_first_day(week: Runtime) -> None:
+    """Its page after midnight is read from the next day, in settled blocks and moving days."""
+    after = Filters((("browser", "Firefox"), ("page", "/after")))
+    with week.transaction() as s:
+        assert_like_raw(s, WEEK, after)
+        by_day = queries.series(s, SITE, WEEK, after)
+        assert [p.visits for p in by_day] == [1, 1, 1, 1]
+        assert stored(s) == dict.fromkeys(DAYS, (0, True))
+        tomorrow = Period(DAYS[-1] + dt.timedelta(days=1), DAYS[-1] + dt.timedelta(days=1))
+        assert queries.totals(s, SITE, tomorrow, after).visits == 0
+
+
 def test_co5_a_breakdown_pages_ranks_and_offsets_like_raw_events(week: Runtime) -> None:
     with week.transaction() as s:
         visits = raw.load(s, SITE, WEEK, FIREFOX)

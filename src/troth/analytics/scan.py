@@ -2,7 +2,8 @@
 
 One query narrows the period's events to the visits that can match (`raw.candidates`)
 and reads them in arrival order; the visits are then rebuilt in Python with the same rules
-as at ingest (`visits.Visit`). `raw.py` answers the same questions in SQL and is kept as
+as at ingest (`visits.Visit`). Used for the days still moving, and to build a settled
+day's visit columns once. `raw.py` answers the same questions in SQL and is kept as
 the independent oracle the tests compare both against.
 """
 
@@ -41,15 +42,32 @@ def load(
 ) -> list[RawVisit]:
     """The visits that start within the period and match every filter.
 
-    Events are read over the period widened by a day on each side, so a visit is seen whole
-    when it lasts under a day (as in `raw.load`).
+    Whole rows are read for the period's own days only. The visits already under way at its
+    first midnight are known by their ids from the day before and left out; those still going
+    at its last midnight are followed into the next day by their ids (as in `raw.load`, a
+    visit is seen whole when it lasts under a day).
     """
-    lo, hi = day_start(period.start) - DAY, day_start(period.end) + 2 * DAY
+    lo, hi = day_start(period.start), day_start(period.end) + DAY
+    begun = _ids(session, site, lo - DAY, lo)
     stmt = select(*COLUMNS).where(E.site == site, E.ts >= lo, E.ts < hi)
-    stmt = stmt.where(*candidates(site, lo, hi, filters)).order_by(E.id)
-    visits = [as_raw(v) for v in replay(as_dicts(session.execute(stmt)))]
+    stmt = stmt.where(*candidates(site, lo, hi + DAY, filters)).order_by(E.id)
+    rows = [row for row in as_dicts(session.execute(stmt)) if row["visit_id"] not in begun]
+    going = _ids(session, site, hi, hi + DAY) & {row["visit_id"] for row in rows}
+    for chunk in _chunks(sorted(going)):
+        tail = select(*COLUMNS).where(E.site == site, E.ts >= hi, E.ts < hi + DAY)
+        rows += as_dicts(session.execute(tail.where(E.visit_id.in_(chunk)).order_by(E.id)))
+    visits = [as_raw(v) for v in replay(rows)]
     return [
         visit for visit in visits
         if period.start <= visit.day <= period.end
         and all(visit.matches(d, v) for d, v in filters.values)
     ]  # fmt: skip
+
+
+def _ids(session: Session, site: str, lo: dt.datetime, hi: dt.datetime) -> set[int]:
+    """The visits with an event in [lo, hi)."""
+    return set(session.scalars(select(E.visit_id).where(E.site == site, E.ts >= lo, E.ts < hi)))
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[n : n + size] for n in range(0, len(ids), size)]
