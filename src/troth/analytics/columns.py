@@ -14,11 +14,11 @@ import hashlib
 import io
 import json
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import lz4.frame
 import numpy as np
 import numpy.typing as npt
 
@@ -145,7 +145,8 @@ def _entries(found: list[tuple[int, int, int, int]]) -> Entries:
     return Entries(*(table[:, n].astype(np.int32) for n in range(4)))
 
 
-# Stored form: the arrays and the block's own strings, compressed ------------------------------
+# Stored form: the arrays and the block's own strings, LZ4-compressed (decompresses ten times
+# faster than zlib: a month's first filtered view reads 30 blocks) -------------------------
 
 _FLAT = ("visit_id", "visitor", "pageviews", "events", "bounces", "duration_us")
 
@@ -162,12 +163,12 @@ def encode(day: dt.date, visits: Sequence[RawVisit]) -> bytes:
     arrays["strings"] = np.frombuffer(json.dumps(vocabulary.strings).encode(), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
-    return zlib.compress(buffer.getvalue(), 1)
+    return bytes(lz4.frame.compress(buffer.getvalue()))
 
 
 def decode(day: dt.date, data: bytes, vocabulary: Vocabulary) -> VisitColumns:
     """A stored block, its codes translated into `vocabulary`."""
-    with np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False) as stored:
+    with np.load(io.BytesIO(lz4.frame.decompress(data)), allow_pickle=False) as stored:
         arrays = {name: stored[name] for name in stored.files}
     recode = vocabulary.recoder(json.loads(arrays.pop("strings").tobytes()))
 
