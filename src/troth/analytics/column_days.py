@@ -154,7 +154,8 @@ def settle(session: Session, site: str, open_since: dt.datetime) -> None:
         return
     first, last = utc(before).date(), utc(open_since).date()
     days = [first + dt.timedelta(days=n) for n in range((last - first).days)][-AHEAD:]
-    queue.enqueue(session, JOB_KIND, {"site": site, "days": [d.isoformat() for d in days]})
+    for day in days:  # a job a day: each holds SQLite's write lock for one day's build only
+        queue.enqueue(session, JOB_KIND, {"site": site, "days": [day.isoformat()]})
 
 
 def _job(session: Session, payload: dict[str, Any]) -> None:
