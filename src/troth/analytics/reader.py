@@ -80,11 +80,19 @@ class Reader:
         self.open = _open_visits(session, state, site, period, filters)
         # Open visits are in the unfiltered counts already, not yet in the filtered ones.
         self.unsaved = self.open if slice_ != ("", "") else []
+        self._totals: dict[Days, parts.Totals] = {}
+
+    def _part(self, days: Days) -> parts.Totals:
+        """Read once for totals and series alike (the moving days are not kept in memory)."""
+        found = self._totals.get(days)
+        if found is None:
+            found = self._totals[days] = parts.totals(self.session, days)
+        return found
 
     def totals(self) -> Totals:
         counts, merge = ZERO, Merge("")
         for days in self.days:
-            part = parts.totals(self.session, days)
+            part = self._part(days)
             for day_counts in part.daily.values():
                 counts = add(counts, day_counts)
             if part.visitors is not None:
@@ -99,7 +107,7 @@ class Reader:
         counts: dict[dt.date, Counts] = {}
         merges: dict[dt.date, Merge] = defaultdict(lambda: Merge(""))
         for days in self.days:
-            part = parts.totals(self.session, days)
+            part = self._part(days)
             counts.update(part.daily)
             for day, sketch in part.day_visitors.items():
                 merges[day].add_sketch(sketch)
