@@ -96,7 +96,7 @@ class Filters:
 
     @property
     def rollup_slice(self) -> tuple[str, str] | None:
-        """The (filter_dim, filter_value) rollups answer, or None when raw events must."""
+        """The (filter_dim, filter_value) rollups answer, or None when visit columns must."""
         if not self.values:
             return ("", "")
         if len(self.values) == 1 and self.values[0][0] in ROLLUP_FILTERS:
