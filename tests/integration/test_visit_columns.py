@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import column_days, queries, raw, recompute, rollups, scan
+from troth.analytics import column_days, queries, raw, recompute, rollups, scan, sessions
 from troth.analytics.figures import DIMENSIONS, Filters, Period
-from troth.analytics.models import DayColumns
+from troth.analytics.models import MAX_VALUE, DayColumns
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
 from troth.jobs.registry import registry
@@ -154,22 +154,47 @@ def test_co5_a_recompute_renews_the_day_and_its_block(week: Runtime) -> None:
 
 
 def test_co5_a_block_built_before_a_change_is_not_written(week: Runtime) -> None:
-    """A day changes while a reader builds its block: the block is dropped, not stored."""
+    """A day changes while a reader builds its block: the stale block is dropped, not stored."""
+    with week.transaction() as s:  # the day changes (a late event, a recompute)...
+        column_days.invalidate(s, SITE, [DAYS[0], DAYS[-1] + dt.timedelta(days=1)])
+    with week.transaction() as s:  # ...after a reader read it under version 0
+        column_days._store(s, SITE, DAYS[0], 0, True, b"stale")
+        column_days._store(s, SITE, DAYS[-1] + dt.timedelta(days=1), 0, False, b"stale")
     with week.transaction() as s:
-        real_replay = column_days._replay
-
-        def replay_then_change(session: Session, site: str, days: list[dt.date]):  # type: ignore[no-untyped-def]
-            found = list(real_replay(session, site, days))
-            column_days.invalidate(session, site, days)  # as a late event would, meanwhile
-            return found
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(column_days, "_replay", replay_then_change)
-            column_days.settled(s, SITE, [DAYS[0]])
-        assert stored(s)[DAYS[0]] == (1, False)
-        column_days.forget()
-        column_days.settled(s, SITE, [DAYS[0]])
+        found = stored(s)
+        assert found[DAYS[0]] == found[DAYS[-1] + dt.timedelta(days=1)] == (1, False)
+        assert_like_raw(s, WEEK, FIREFOX)
+    with week.transaction() as s:
         assert stored(s)[DAYS[0]] == (1, True)
+
+
+def test_co5_blocks_coded_before_the_caches_were_dropped_are_not_read(week: Runtime) -> None:
+    """A request may put a block back while another thread drops every vocabulary."""
+    with week.transaction() as s:
+        old = column_days.vocabulary(s, SITE)
+        block = next(column_days.blocks(s, SITE, [DAYS[0]], old))
+        column_days.forget()
+        key = (sessions.database_of(s), SITE, DAYS[0], 0)
+        column_days._kept.put(key, old, block)  # the racing request, late
+        new = column_days.vocabulary(s, SITE)
+        assert new is not old
+        assert column_days._kept.get(key, new) is None
+        assert_like_raw(s, WEEK, FIREFOX_FR)
+
+
+def test_co5_a_filter_on_a_long_path_matches_as_the_rollups_do(week: Runtime) -> None:
+    """Values are kept cut to MAX_VALUE characters: a filter on the cut path finds the visit
+    on settled and moving days, and in the oracle, as the page rollups do."""
+    long_path = "/" + "x" * (MAX_VALUE + 40)
+    late = [row("long", at(DAYS[1], 5), long_path), row("long", at(DAYS[-1], 23), long_path)]
+    ingest(week, [late])
+    cut = Filters((("page", long_path[:MAX_VALUE]),))
+    cut_firefox = Filters((("page", long_path[:MAX_VALUE]), ("browser", "Firefox")))
+    with week.transaction() as s:
+        assert queries.totals(s, SITE, WEEK, cut).visits == 2
+        assert queries.totals(s, SITE, WEEK, cut_firefox).visits == 2
+        assert raw.totals(s, SITE, WEEK, cut_firefox).visits == 2
+        assert_like_raw(s, WEEK, cut_firefox)
 
 
 def test_co5_filtered_event_properties_use_the_selected_visits(week: Runtime) -> None:

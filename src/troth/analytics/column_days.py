@@ -10,20 +10,21 @@ written only if the version it was built under is still the day's version.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from troth.analytics import scan, sessions
 from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode, from_visits
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, SiteState
-from troth.analytics.raw import RawVisit
 from troth.analytics.visits import utc
 from troth.jobs import queue
 from troth.jobs.registry import registry
@@ -34,32 +35,37 @@ AHEAD = 31
 BUDGET = 512 * 1024 * 1024
 """Bytes of columns kept per process (least recently used go first): 30 days at 10M events a
 quarter hold about 1.5M visits, some 140 MB."""
-RUN = 4
-"""Missing days replayed from events in one read (each read is widened by a day each side)."""
+READ = 8
+"""Stored blocks read per query."""
 Key = tuple[str, str, dt.date, int]
 """(database, site, day, version)."""
+log = logging.getLogger(__name__)
 
 
 class _Kept:
+    """Blocks by (database, site, day, version), each with the vocabulary that codes it: a block
+    coded before the vocabularies were dropped is never read through a new one."""
+
     def __init__(self) -> None:
-        self._items: OrderedDict[Key, VisitColumns] = OrderedDict()
+        self._items: OrderedDict[Key, tuple[Vocabulary, VisitColumns]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Key) -> VisitColumns | None:
+    def get(self, key: Key, words: Vocabulary) -> VisitColumns | None:
         with self._lock:
             found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+            if found is None or found[0] is not words:
+                return None
+            self._items.move_to_end(key)
+            return found[1]
 
-    def put(self, key: Key, block: VisitColumns) -> None:
+    def put(self, key: Key, words: Vocabulary, block: VisitColumns) -> None:
         with self._lock:
             old = self._items.pop(key, None)
-            self._bytes += block.nbytes - (old.nbytes if old is not None else 0)
-            self._items[key] = block
+            self._bytes += block.nbytes - (old[1].nbytes if old is not None else 0)
+            self._items[key] = (words, block)
             while len(self._items) > 1 and self._bytes > BUDGET:
-                _, freed = self._items.popitem(last=False)
+                _, (_, freed) = self._items.popitem(last=False)
                 self._bytes -= freed.nbytes
 
     def clear(self) -> None:
@@ -94,12 +100,15 @@ def held() -> tuple[int, int]:
     return _kept.held()
 
 
-def settled(session: Session, site: str, days: Sequence[dt.date]) -> list[VisitColumns]:
-    """The columns of each of these settled days, from memory, from storage or from events."""
+def blocks(
+    session: Session, site: str, days: Sequence[dt.date], words: Vocabulary
+) -> Iterator[VisitColumns]:
+    """Each settled day's columns in turn, coded by `words`: from memory, from storage, or
+    built from events. A few days are read at a time, so a year's view never holds every
+    block at once beyond what memory keeps anyway."""
     if not days:
-        return []
-    database, words = sessions.database_of(session), vocabulary(session, site)
-    c = DayColumns
+        return
+    database, c = sessions.database_of(session), DayColumns
     stored = {
         day: (int(version), bool(ready))
         for day, version, ready in session.execute(
@@ -108,31 +117,30 @@ def settled(session: Session, site: str, days: Sequence[dt.date]) -> list[VisitC
             )
         )
     }
-    found: dict[dt.date, VisitColumns] = {}
-    to_read: list[dt.date] = []
-    to_build: list[dt.date] = []
-    for day in days:
-        version, ready = stored.get(day, (0, False))
-        block = _kept.get((database, site, day, version))
-        if block is not None:
-            found[day] = block
-        else:
-            (to_read if ready else to_build).append(day)
-    if to_read:
-        rows = session.execute(
-            select(c.day, c.version, c.data).where(c.site == site, c.day.in_(to_read))
-        )
-        for day, version, data in rows:
-            if data is not None:
-                found[day] = decode(day, data, words)
-                _kept.put((database, site, day, int(version)), found[day])
-    missing = [day for day in days if day not in found]
-    for day, visits in _replay(session, site, missing):
-        version, exists = stored.get(day, (0, False))[0], day in stored
-        _store(session, site, day, version, exists, encode(day, visits))
-        found[day] = from_visits(day, visits, words)
-        _kept.put((database, site, day, version), found[day])
-    return [found[day] for day in days]
+    for start in range(0, len(days), READ):
+        chunk = days[start : start + READ]
+        found: dict[dt.date, VisitColumns] = {}
+        for day in chunk:
+            block = _kept.get((database, site, day, stored.get(day, (0, False))[0]), words)
+            if block is not None:
+                found[day] = block
+        to_read = [day for day in chunk if day not in found and stored.get(day, (0, False))[1]]
+        if to_read:
+            rows = session.execute(
+                select(c.day, c.version, c.data).where(c.site == site, c.day.in_(to_read))
+            )
+            for day, version, data in rows:
+                if data is not None:
+                    found[day] = decode(day, data, words)
+                    _kept.put((database, site, day, int(version)), words, found[day])
+        for day in chunk:
+            if day not in found:
+                version = stored.get(day, (0, False))[0]
+                visits = scan.load(session, site, Period(day, day))
+                _store(session, site, day, version, day in stored, encode(day, visits))
+                found[day] = from_visits(day, visits, words)
+                _kept.put((database, site, day, version), words, found[day])
+            yield found[day]
 
 
 def build(session: Session, site: str, days: Sequence[dt.date]) -> int:
@@ -142,7 +150,8 @@ def build(session: Session, site: str, days: Sequence[dt.date]) -> int:
         select(c.day).where(c.site == site, c.day.in_(list(days)), c.data.is_not(None))
     ))  # fmt: skip
     missing = [day for day in days if day not in ready]
-    settled(session, site, missing)
+    for _ in blocks(session, site, missing, vocabulary(session, site)):
+        pass
     return len(missing)
 
 
@@ -176,32 +185,30 @@ def invalidate(session: Session, site: str, days: Iterable[dt.date]) -> None:
         ))  # fmt: skip
 
 
-def _replay(
-    session: Session, site: str, days: list[dt.date]
-) -> Iterable[tuple[dt.date, list[RawVisit]]]:
-    """Each day's visits, from events read a run of consecutive days at a time."""
-    for run in _runs(days):
-        by_day: dict[dt.date, list[RawVisit]] = defaultdict(list)
-        for visit in scan.load(session, site, Period(run[0], run[-1])):
-            by_day[visit.day].append(visit)
-        for day in run:
-            yield day, by_day.get(day, [])
-
-
-def _runs(days: list[dt.date]) -> list[list[dt.date]]:
-    runs: list[list[dt.date]] = []
-    for day in sorted(days):
-        if runs and day - runs[-1][-1] == dt.timedelta(days=1) and len(runs[-1]) < RUN:
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return runs
-
-
 def _store(
     session: Session, site: str, day: dt.date, version: int, exists: bool, data: bytes
 ) -> None:
-    """Write a block only under the version it was built from (a change since wins)."""
+    """Write a block only under the version it was built from (a change since wins).
+
+    On PostgreSQL in a short transaction of its own: the request's transaction may last, and
+    an ingest batch renewing the day must not wait for it. A row busy in another transaction
+    (or in this request's own) is left alone: the block is still used from memory, and the
+    day's job stores it.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        _write(session, site, day, version, exists, data)
+        return
+    try:
+        with Session(session.get_bind()) as apart, apart.begin():
+            apart.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            _write(apart, site, day, version, exists, data)
+    except OperationalError:
+        log.info("visit columns of %s not stored: the day's row is busy", day)
+
+
+def _write(
+    session: Session, site: str, day: dt.date, version: int, exists: bool, data: bytes
+) -> None:
     c = DayColumns
     if exists:
         session.execute(

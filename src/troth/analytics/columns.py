@@ -107,6 +107,26 @@ class VisitColumns:
         return sum(int(a.nbytes) for a in arrays) + self.pages.nbytes + self.custom.nbytes
 
 
+def subset(block: VisitColumns, rows: npt.NDArray[np.int64]) -> VisitColumns:
+    """The chosen visits of a block (rows in increasing order), with their entries."""
+    if len(rows) == len(block):
+        return block
+    position = np.full(len(block), -1, dtype=np.int32)
+    position[rows] = np.arange(len(rows), dtype=np.int32)
+
+    def entries(found: Entries) -> Entries:
+        at = position[found.visit]
+        kept = at >= 0
+        return Entries(at[kept], found.code[kept], found.first[kept], found.second[kept])
+
+    return VisitColumns(
+        block.day, block.visit_id[rows], block.visitor[rows],
+        {name: codes[rows] for name, codes in block.coded.items()},
+        block.pageviews[rows], block.events[rows], block.bounces[rows], block.duration_us[rows],
+        entries(block.pages), entries(block.custom),
+    )  # fmt: skip
+
+
 def from_visits(day: dt.date, visits: Sequence[RawVisit], vocabulary: Vocabulary) -> VisitColumns:
     """The visits of one day (each must start that day) as columns coded by `vocabulary`."""
     with vocabulary.lock:

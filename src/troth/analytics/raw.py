@@ -29,6 +29,7 @@ from troth.analytics.figures import (
     make_totals,
     ranked,
 )  # fmt: skip
+from troth.analytics.models import MAX_VALUE
 from troth.analytics.visits import (
     CUSTOM,
     DIRECT,
@@ -92,13 +93,20 @@ def candidates(site: str, lo: dt.datetime, hi: dt.datetime, filters: Filters) ->
     for dimension, value in filters.values:
         sub = select(E.visit_id).where(E.site == site, E.ts >= lo, E.ts < hi)
         if dimension == "page":
-            sub = sub.where(E.kind == PAGEVIEW, E.path == value)
+            sub = sub.where(E.kind == PAGEVIEW, _cut_equals(E.path, value))
         elif dimension == "event":
-            sub = sub.where(E.kind == CUSTOM, E.name == value)
+            sub = sub.where(E.kind == CUSTOM, _cut_equals(E.name, value))
         else:
-            sub = sub.where(_COLUMNS[dimension] == ("" if value == DIRECT else value))
+            sub = sub.where(_cut_equals(_COLUMNS[dimension], "" if value == DIRECT else value))
         conditions.append(E.visit_id.in_(sub.scalar_subquery()))
     return conditions
+
+
+def _cut_equals(column: Any, value: str) -> ColumnElement[bool]:
+    """Whether the stored value, cut as visits keep it (`visits.cut`), equals `value`."""
+    if len(value) < MAX_VALUE:
+        return column == value  # type: ignore[no-any-return]
+    return func.substr(column, 1, MAX_VALUE) == value
 
 
 def load(

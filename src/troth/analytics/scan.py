@@ -66,7 +66,8 @@ def load(
 
 def _ids(session: Session, site: str, lo: dt.datetime, hi: dt.datetime) -> set[int]:
     """The visits with an event in [lo, hi)."""
-    return set(session.scalars(select(E.visit_id).where(E.site == site, E.ts >= lo, E.ts < hi)))
+    stmt = select(E.visit_id).where(E.site == site, E.ts >= lo, E.ts < hi).distinct()
+    return set(session.scalars(stmt))
 
 
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:

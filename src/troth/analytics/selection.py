@@ -20,7 +20,14 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from troth.analytics import column_days, repository, scan
-from troth.analytics.columns import CODED, Entries, VisitColumns, Vocabulary, from_visits
+from troth.analytics.columns import (
+    CODED,
+    Entries,
+    VisitColumns,
+    Vocabulary,
+    from_visits,
+    subset,
+)
 from troth.analytics.figures import (
     Filters,
     Period,
@@ -45,18 +52,25 @@ def select_visits(session: Session, site: str, period: Period, filters: Filters)
     """The visits starting within the period that match every filter."""
     state = repository.state(session, site)
     settled = utc(state.open_since).date() if state is not None else period.start
-    blocks: list[VisitColumns] = []
+    words = column_days.vocabulary(session, site)
+    chosen: list[VisitColumns] = []
     if period.start < settled:
         end = min(period.end, settled - dt.timedelta(days=1))
-        blocks += column_days.settled(session, site, Period(period.start, end).each_day())
-    words = column_days.vocabulary(session, site)
+        days = Period(period.start, end).each_day()
+        for block in column_days.blocks(session, site, days, words):
+            chosen.append(matching(block, filters, words))
     if period.end >= settled:
         moving = Period(max(period.start, settled), period.end)
         by_day: dict[dt.date, list[RawVisit]] = defaultdict(list)
         for visit in scan.load(session, site, moving, filters):
             by_day[visit.day].append(visit)
-        blocks += [from_visits(day, found, words) for day, found in sorted(by_day.items())]
-    return Selection(blocks, filters, words)
+        chosen += [from_visits(day, found, words) for day, found in sorted(by_day.items())]
+    return Selection(chosen, words)
+
+
+def matching(block: VisitColumns, filters: Filters, words: Vocabulary) -> VisitColumns:
+    """The block's visits that match every filter: only those are held for the answers."""
+    return subset(block, np.flatnonzero(_mask(block, filters, words)))
 
 
 def _mask(block: VisitColumns, filters: Filters, words: Vocabulary) -> Mask:
@@ -76,21 +90,22 @@ def _mask(block: VisitColumns, filters: Filters, words: Vocabulary) -> Mask:
 
 
 class Selection:
-    def __init__(self, blocks: Sequence[VisitColumns], filters: Filters, words: Vocabulary):
+    """Visits already chosen (blocks holding only the visits that match), and their figures."""
+
+    def __init__(self, blocks: Sequence[VisitColumns], words: Vocabulary):
         self.words = words
         self.blocks = list(blocks)
-        self.rows = [np.flatnonzero(_mask(b, filters, words)) for b in self.blocks]
-        starts = np.cumsum([0, *(len(rows) for rows in self.rows)])
+        starts = np.cumsum([0, *(len(block) for block in self.blocks)])
         self.starts = [int(n) for n in starts[:-1]]
-        """Where each block's selected visits begin in the joined columns."""
+        """Where each block's visits begin in the joined columns."""
         self.visitor_ids, self.visitor = np.unique(
             self._joined(lambda b: b.visitor), return_inverse=True
         )
         self.visitor = self.visitor.reshape(-1)
-        """Each selected visit's visitor, numbered 0.. in this selection."""
+        """Each visit's visitor, numbered 0.. in this selection."""
 
     def _joined(self, column: _Column) -> Ints:
-        parts = [column(b)[rows] for b, rows in zip(self.blocks, self.rows, strict=True)]
+        parts = [column(block) for block in self.blocks]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def visit_ids(self) -> set[int]:
@@ -106,9 +121,9 @@ class Selection:
 
     def series(self, period: Period) -> list[Point]:
         found: dict[dt.date, tuple[int, Counts]] = {}
-        for block, rows in zip(self.blocks, self.rows, strict=True):
-            visitors = len(np.unique(block.visitor[rows]))
-            found[block.day] = visitors, _sums(*(getattr(block, n)[rows] for n in WEIGHTS))
+        for block in self.blocks:
+            visitors = len(np.unique(block.visitor))
+            found[block.day] = visitors, _sums(*(getattr(block, n) for n in WEIGHTS))
         return [make_point(day, *found.get(day, (0, ZERO))) for day in period.each_day()]
 
     def breakdown(self, dimension: str, limit: int, offset: int = 0) -> list[Row]:
@@ -149,21 +164,17 @@ class Selection:
         if dimension not in ("page", "event"):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
         parts: list[tuple[Ints, Ints, list[Ints]]] = []
-        for block, rows, start in zip(self.blocks, self.rows, self.starts, strict=True):
+        for block, start in zip(self.blocks, self.starts, strict=True):
             entries: Entries = block.pages if dimension == "page" else block.custom
-            position = np.full(len(block), -1, dtype=np.int64)
-            position[rows] = np.arange(start, start + len(rows))
-            at = position[entries.visit]
-            chosen = at >= 0
-            at, visit = at[chosen], entries.visit[chosen]
+            visit = entries.visit
             weights: list[Ints]
             if dimension == "page":
-                weights = [entries.first[chosen], entries.second[chosen], block.bounces[visit],
+                weights = [entries.first, entries.second, block.bounces[visit],
                            block.duration_us[visit]]  # fmt: skip
             else:
-                none = np.zeros(len(at), dtype=np.int64)
-                weights = [none, entries.first[chosen], none, none]
-            parts.append((entries.code[chosen], self.visitor[at], weights))
+                none = np.zeros(len(visit), dtype=np.int64)
+                weights = [none, entries.first, none, none]
+            parts.append((entries.code, self.visitor[start + visit.astype(np.int64)], weights))
         if not parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
         return (

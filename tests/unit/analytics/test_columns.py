@@ -9,7 +9,7 @@ import numpy as np
 from troth.analytics.columns import CODED, MISSING, Vocabulary, decode, encode, from_visits
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.raw import RawVisit, rows_of, series_of, totals_of
-from troth.analytics.selection import Selection
+from troth.analytics.selection import Selection, matching
 
 DAY = dt.date(2026, 2, 3)
 BASE = {"source": "Direct / None", "utm_source": "", "utm_medium": "", "utm_campaign": "",
@@ -62,7 +62,7 @@ def test_co5_selection_answers_equal_raw_figures_for_any_filter() -> None:
         Filters((("browser", "Opera"),)), Filters((("utm_campaign", ""),)),
     ):  # fmt: skip
         chosen = [v for v in VISITS if all(v.matches(d, x) for d, x in filters.values)]
-        selection = Selection([block], filters, words)
+        selection = Selection([matching(block, filters, words)], words)
         assert selection.totals() == totals_of(chosen), filters
         assert selection.series(period) == series_of(chosen, period), filters
         assert selection.visit_ids() == {v.visit_id for v in chosen}
