@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from troth.analytics import scan, sessions
-from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode, from_visits
+from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, SiteState
 from troth.analytics.visits import utc
@@ -136,9 +136,9 @@ def blocks(
         for day in chunk:
             if day not in found:
                 version = stored.get(day, (0, False))[0]
-                visits = scan.load(session, site, Period(day, day))
-                _store(session, site, day, version, day in stored, encode(day, visits))
-                found[day] = from_visits(day, visits, words)
+                data = encode(day, scan.load(session, site, Period(day, day)))
+                _store(session, site, day, version, day in stored, data)
+                found[day] = decode(day, data, words)
                 _kept.put((database, site, day, version), words, found[day])
             yield found[day]
 
