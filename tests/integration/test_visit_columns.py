@@ -15,7 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import column_days, queries, raw, recompute, rollups, scan, sessions
+from troth.analytics import (
+    column_days,
+    columns,
+    queries,
+    raw,
+    recompute,
+    rollups,
+    scan,
+    sessions,
+)
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.models import MAX_VALUE, DayColumns
 from troth.collect.models import StoredEvent
@@ -226,3 +235,17 @@ def test_co5_days_that_settle_get_their_columns_built_by_a_job(week: Runtime) ->
         pass
     with week.transaction() as s:
         assert {day for day, (_, ready) in stored(s).items() if ready} >= set(DAYS)
+
+
+def test_co5_a_block_in_an_older_format_is_built_again(week: Runtime) -> None:
+    with week.transaction() as s:
+        assert_like_raw(s, WEEK, FIREFOX)
+        c = DayColumns
+        s.execute(update(c).where(c.site == SITE, c.day == DAYS[0]).values(data=b"older"))
+    column_days.forget()
+    with week.transaction() as s:
+        assert_like_raw(s, WEEK, FIREFOX)
+    with week.transaction() as s:
+        data = s.scalar(select(DayColumns.data).where(DayColumns.day == DAYS[0]))
+        assert data is not None
+        assert columns.readable(data)
