@@ -25,6 +25,7 @@ from troth.analytics import scan, sessions
 from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode, readable
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, SiteState
+from troth.analytics.repository import plain_rows
 from troth.analytics.visits import utc
 from troth.jobs import queue
 from troth.jobs.registry import registry
@@ -142,22 +143,11 @@ def blocks(
 def _read(
     session: Session, site: str, days: list[dt.date]
 ) -> Iterable[tuple[dt.date, int, bytes | None]]:
-    """Stored blocks. On PostgreSQL through a binary cursor: bytea in text form is twice the
-    size and parsed character by character (a month's blocks are some 70 MB)."""
     if not days:
         return []
     c = DayColumns
-    if session.get_bind().dialect.name != "postgresql":
-        stmt = select(c.day, c.version, c.data).where(c.site == site, c.day.in_(days))
-        return [(day, int(version), data) for day, version, data in session.execute(stmt)]
-    raw = session.connection().connection.dbapi_connection
-    with raw.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-        cursor.execute(
-            "SELECT day, version, data FROM analytics_day_columns"
-            " WHERE site = %s AND day = ANY(%s)",
-            (site, days),
-        )
-        return [(day, int(version), data) for day, version, data in cursor.fetchall()]
+    stmt = select(c.day, c.version, c.data).where(c.site == site, c.day.in_(days))
+    return [(day, int(version), data) for day, version, data in plain_rows(session, stmt)]
 
 
 def build(session: Session, site: str, days: Sequence[dt.date]) -> int:
