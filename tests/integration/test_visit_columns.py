@@ -184,7 +184,7 @@ def test_co5_blocks_coded_before_the_caches_were_dropped_are_not_read(week: Runt
         block = next(column_days.blocks(s, SITE, [DAYS[0]], old))
         column_days.forget()
         key = (sessions.database_of(s), SITE, DAYS[0], 0)
-        column_days._kept.put(key, old, block)  # the racing request, late
+        column_days._kept.put(key, block, block.nbytes, old)  # the racing request, late
         new = column_days.vocabulary(s, SITE)
         assert new is not old
         assert column_days._kept.get(key, new) is None

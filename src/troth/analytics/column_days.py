@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from troth.analytics import scan, sessions
 from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode, readable
 from troth.analytics.figures import Period
+from troth.analytics.kept import Kept
 from troth.analytics.models import DayColumns, SiteState
 from troth.analytics.repository import plain_rows
 from troth.analytics.visits import utc
@@ -43,43 +43,7 @@ Key = tuple[str, str, dt.date, int]
 log = logging.getLogger(__name__)
 
 
-class _Kept:
-    """Blocks by (database, site, day, version), each with the vocabulary that codes it: a block
-    coded before the vocabularies were dropped is never read through a new one."""
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[Key, tuple[Vocabulary, VisitColumns]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Key, words: Vocabulary) -> VisitColumns | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is None or found[0] is not words:
-                return None
-            self._items.move_to_end(key)
-            return found[1]
-
-    def put(self, key: Key, words: Vocabulary, block: VisitColumns) -> None:
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._bytes += block.nbytes - (old[1].nbytes if old is not None else 0)
-            self._items[key] = (words, block)
-            while len(self._items) > 1 and self._bytes > BUDGET:
-                _, (_, freed) = self._items.popitem(last=False)
-                self._bytes -= freed.nbytes
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    def held(self) -> tuple[int, int]:
-        with self._lock:
-            return len(self._items), self._bytes
-
-
-_kept = _Kept()
+_kept = Kept(BUDGET)
 _vocabularies: dict[tuple[str, str], Vocabulary] = {}
 _vocabulary_lock = threading.Lock()
 
@@ -123,20 +87,20 @@ def blocks(
         found: dict[dt.date, VisitColumns] = {}
         for day in chunk:
             block = _kept.get((database, site, day, stored.get(day, (0, False))[0]), words)
-            if block is not None:
+            if isinstance(block, VisitColumns):  # kept under this vocabulary, so coded by it
                 found[day] = block
         to_read = [day for day in chunk if day not in found and stored.get(day, (0, False))[1]]
         for day, version, data in _read(session, site, to_read):
             if data is not None and readable(data):
                 found[day] = decode(day, data, words)
-                _kept.put((database, site, day, version), words, found[day])
+                _kept.put((database, site, day, version), found[day], found[day].nbytes, words)
         for day in chunk:
             if day not in found:
                 version = stored.get(day, (0, False))[0]
                 data = encode(day, scan.load(session, site, Period(day, day)))
                 _store(session, site, day, version, day in stored, data)
                 found[day] = decode(day, data, words)
-                _kept.put((database, site, day, version), words, found[day])
+                _kept.put((database, site, day, version), found[day], found[day].nbytes, words)
             yield found[day]
 
 

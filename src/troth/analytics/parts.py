@@ -9,8 +9,6 @@ memory under a key holding both, so the dashboard reads only the days still movi
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +16,7 @@ import datasketches as ds
 from sqlalchemy.orm import Session
 
 from troth.analytics import repository
+from troth.analytics.kept import Kept
 from troth.analytics.sketches import Merge
 from troth.analytics.visits import Counts
 
@@ -77,42 +76,7 @@ def _bytes(sketch: ds.hll_sketch | None) -> int:
     return 0 if sketch is None else int(sketch.get_compact_serialization_bytes())
 
 
-class _Kept:
-    def __init__(self) -> None:
-        self._items: OrderedDict[tuple[Hashable, ...], tuple[object, int]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Hashable, ...]) -> object | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is None:
-                return None
-            self._items.move_to_end(key)
-            return found[0]
-
-    def put(self, key: tuple[Hashable, ...], item: object, size: int) -> None:
-        """Keep `item` (or count its new size, when it is kept already)."""
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._bytes += size - (old[1] if old is not None else 0)
-            self._items[key] = (item, size)
-            while len(self._items) > 1 and (len(self._items) > KEPT or self._bytes > BUDGET):
-                _, (_, freed) = self._items.popitem(last=False)
-                self._bytes -= freed
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    def held(self) -> tuple[int, int]:
-        """(parts, bytes) kept now."""
-        with self._lock:
-            return len(self._items), self._bytes
-
-
-_kept = _Kept()
+_kept = Kept(BUDGET, KEPT)
 
 
 def forget() -> None:

@@ -117,8 +117,8 @@ def forget(database: str | None = None) -> None:
     """Drop what this process holds in memory (visits and sketches) for one or all databases."""
     sessions.forget(database)
     parts.forget()
-    column_days.forget()
     if database is None:
+        column_days.forget()  # blocks are versioned in the database: a rollback leaves them
         _caches.clear()
     else:
         _caches.pop(database, None)

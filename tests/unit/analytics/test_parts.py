@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from troth.analytics import parts
+from troth.analytics.kept import Kept
 from troth.analytics.parts import Totals, Values
 from troth.analytics.sketches import empty
 
@@ -31,10 +30,9 @@ def test_co5_a_part_is_sized_by_its_sketches_and_entries() -> None:
     assert values.size() > before
 
 
-def test_co5_kept_parts_stay_under_the_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    kept = parts._Kept()
+def test_co5_kept_parts_stay_under_the_byte_budget() -> None:
     size = totals_part(30).size()
-    monkeypatch.setattr(parts, "BUDGET", 3 * size)
+    kept = Kept(3 * size, parts.KEPT)
     for n in range(10):
         kept.put(("totals", n), totals_part(30), size)
     count, held = kept.held()
@@ -45,7 +43,7 @@ def test_co5_kept_parts_stay_under_the_byte_budget(monkeypatch: pytest.MonkeyPat
 
 
 def test_co5_a_part_that_grows_is_counted_again() -> None:
-    kept = parts._Kept()
+    kept = Kept(parts.BUDGET, parts.KEPT)
     kept.put(("values", 1), "part", 100)
     kept.put(("values", 1), "part", 250)
     assert kept.held() == (1, 250)
@@ -53,11 +51,8 @@ def test_co5_a_part_that_grows_is_counted_again() -> None:
     assert kept.held() == (0, 0)
 
 
-def test_co5_one_part_larger_than_the_budget_is_still_kept(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    kept = parts._Kept()
-    monkeypatch.setattr(parts, "BUDGET", 10)
+def test_co5_one_part_larger_than_the_budget_is_still_kept() -> None:
+    kept = Kept(10)
     kept.put(("totals", 1), "a", 5)
     kept.put(("totals", 2), "b", 50)
     assert kept.held() == (1, 50)
