@@ -82,6 +82,11 @@ def blocks(
             )
         )
     }
+
+    def keep(day: dt.date, version: int, block: VisitColumns) -> VisitColumns:
+        _kept.put((database, site, day, version), block, block.nbytes, words)
+        return block
+
     for start in range(0, len(days), READ):
         chunk = days[start : start + READ]
         found: dict[dt.date, VisitColumns] = {}
@@ -92,15 +97,13 @@ def blocks(
         to_read = [day for day in chunk if day not in found and stored.get(day, (0, False))[1]]
         for day, version, data in _read(session, site, to_read):
             if data is not None and readable(data):
-                found[day] = decode(day, data, words)
-                _kept.put((database, site, day, version), found[day], found[day].nbytes, words)
+                found[day] = keep(day, version, decode(day, data, words))
         for day in chunk:
             if day not in found:
                 version = stored.get(day, (0, False))[0]
                 data = encode(day, scan.load(session, site, Period(day, day)))
                 _store(session, site, day, version, day in stored, data)
-                found[day] = decode(day, data, words)
-                _kept.put((database, site, day, version), found[day], found[day].nbytes, words)
+                found[day] = keep(day, version, decode(day, data, words))
             yield found[day]
 
 
