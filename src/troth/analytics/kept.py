@@ -35,9 +35,7 @@ class Kept:
                 self._bytes -= freed
 
     def _over(self) -> bool:
-        return self._bytes > self.budget or (
-            self.most is not None and len(self._items) > self.most
-        )
+        return self._bytes > self.budget or (self.most is not None and len(self._items) > self.most)
 
     def clear(self) -> None:
         with self._lock:
