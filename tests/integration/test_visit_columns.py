@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
 from troth.analytics import (
@@ -27,6 +29,7 @@ from troth.analytics import (
 )
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.models import MAX_VALUE, DayColumns
+from troth.cli import app as troth_app
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
 from troth.jobs.registry import registry
@@ -249,3 +252,24 @@ def test_co5_a_block_in_an_older_format_is_built_again(week: Runtime) -> None:
         data = s.scalar(select(DayColumns.data).where(DayColumns.day == DAYS[0]))
         assert data is not None
         assert columns.readable(data)
+
+
+def test_co5_the_command_builds_past_days_ahead_of_need(
+    week: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = week.settings
+    monkeypatch.setenv("TROTH_CONFIG", str(tmp_path / "no-such-troth.toml"))
+    monkeypatch.setenv("TROTH_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("TROTH_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("TROTH_POLICY_FILE", str(settings.policy_file))
+    cli = CliRunner()
+    first = cli.invoke(troth_app, ["analytics", "build-columns", "--site", SITE])
+    assert first.exit_code == 0, first.output
+    assert first.output.endswith("built 4 of 4 days (0 were stored already)\n")
+    with week.transaction() as s:
+        assert stored(s) == dict.fromkeys(DAYS, (0, True))
+    again = cli.invoke(troth_app, ["analytics", "build-columns"])
+    assert again.output.endswith("built 0 of 4 days (4 were stored already)\n")
+    unknown = cli.invoke(troth_app, ["analytics", "build-columns", "--site", "nowhere.example"])
+    assert unknown.exit_code == 1
+    assert unknown.output == "error: site 'nowhere.example' has no settled day with analytics\n"

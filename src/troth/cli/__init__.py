@@ -7,7 +7,7 @@ import sys
 import typer
 
 from troth.audit.logfilter import install_log_scrubbing
-from troth.cli import audit, keys, policy, server, users
+from troth.cli import analytics, audit, keys, policy, server, users
 from troth.cli import people as people_cli
 from troth.cli import policy_versions as _versions  # noqa: F401  (adds its commands to policy.app)
 from troth.errors import TrothError
@@ -25,6 +25,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="user")
 app.add_typer(people_cli.app, name="people")
+app.add_typer(analytics.app, name="analytics")
 
 
 def main() -> None:
