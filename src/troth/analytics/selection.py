@@ -1,9 +1,10 @@
 """Filters the rollups do not hold, answered from visit columns (`columns.py`).
 
 Settled days come as stored blocks (`column_days.py`); the days still moving are replayed
-from their events (`scan.py`) and turned into blocks the same way. Each block gets a mask of
-the visits matching every filter. Totals, the series and each breakdown are then sums and
-distinct counts over the masked rows: one sort per breakdown, no loop per visit.
+from their events (`scan.py`) and turned into blocks the same way. Each block is cut to the
+visits matching every filter (a mask), and only those are held. Totals, the series and each
+breakdown are then sums and distinct counts over them: one sort per breakdown, no loop per
+visit.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ from troth.analytics.raw import RawVisit
 from troth.analytics.visits import Counts, utc
 
 Mask = npt.NDArray[np.bool_]
-Ints = npt.NDArray[Any]
-_Column = Callable[[VisitColumns], Ints]
+Array = npt.NDArray[Any]
+_Column = Callable[[VisitColumns], Array]
+Grouped = tuple[Array, Array, list[Array]]
+"""(value code, visitor, [pageviews, events, bounces, duration]) per row a breakdown counts."""
+NOTHING: Grouped = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [])
 ZERO: Counts = (0, 0, 0, 0, 0)
 WEIGHTS = ("pageviews", "events", "bounces", "duration_us")
 
@@ -104,7 +108,7 @@ class Selection:
         self.visitor = self.visitor.reshape(-1)
         """Each visit's visitor, numbered 0.. in this selection."""
 
-    def _joined(self, column: _Column) -> Ints:
+    def _joined(self, column: _Column) -> Array:
         parts = [column(block) for block in self.blocks]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
@@ -112,7 +116,7 @@ class Selection:
         return {int(n) for n in self._joined(lambda b: b.visit_id)}
 
     @functools.cached_property
-    def weights(self) -> list[Ints]:
+    def weights(self) -> list[Array]:
         """Pageviews, events, bounces and duration of each selected visit."""
         return [self._joined(operator.attrgetter(name)) for name in WEIGHTS]
 
@@ -158,19 +162,18 @@ class Selection:
             for n in ranked[offset:wanted]
         ]  # fmt: skip
 
-    def _grouped(self, dimension: str) -> tuple[Ints, Ints, list[Ints]]:
-        """(value code, visitor, [pageviews, events, bounces, duration]) per row it counts."""
+    def _grouped(self, dimension: str) -> Grouped:
         if dimension in CODED:
             codes = self._joined(lambda b: b.coded[dimension])
             keep = codes >= 0
             return codes[keep], self.visitor[keep], [w[keep] for w in self.weights]
         if dimension not in ("page", "event"):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
-        parts: list[tuple[Ints, Ints, list[Ints]]] = []
+            return NOTHING
+        parts: list[Grouped] = []
         for block, start in zip(self.blocks, self.starts, strict=True):
             entries: Entries = block.pages if dimension == "page" else block.custom
             visit = entries.visit
-            weights: list[Ints]
+            weights: list[Array]
             if dimension == "page":
                 weights = [entries.first, entries.second, block.bounces[visit],
                            block.duration_us[visit]]  # fmt: skip
@@ -179,14 +182,14 @@ class Selection:
                 weights = [none, entries.first, none, none]
             parts.append((entries.code, self.visitor[start + visit.astype(np.int64)], weights))
         if not parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
+            return NOTHING
         return (
             np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             [np.concatenate([p[2][n] for p in parts]) for n in range(4)],
         )  # fmt: skip
 
 
-def _exact_sums(codes: Ints, weights: Ints, size: int) -> Ints:
+def _exact_sums(codes: Array, weights: Array, size: int) -> Array:
     """Per code, the sum of its weights. bincount adds in floating point (exact below 2**53):
     counts are far below it; durations are summed as their low 26 bits and the rest apart,
     exact for up to 2**27 rows of values under 2**40 (twelve days, in microseconds)."""
@@ -197,7 +200,7 @@ def _exact_sums(codes: Ints, weights: Ints, size: int) -> Ints:
     return (high.astype(np.int64) << 26) + low.astype(np.int64)
 
 
-def _sums(pageviews: Ints, events: Ints, bounces: Ints, duration: Ints) -> Counts:
+def _sums(pageviews: Array, events: Array, bounces: Array, duration: Array) -> Counts:
     return (
         int(pageviews.sum(dtype=np.int64)), int(events.sum(dtype=np.int64)), len(pageviews),
         int(bounces.sum(dtype=np.int64)), int(duration.sum(dtype=np.int64)),
