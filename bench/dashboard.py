@@ -29,12 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 import troth.analytics
 import troth.models  # noqa: F401
 from troth import migrate
-from troth.analytics import column_days, parts, queries, raw, rollups
-from troth.analytics.models import DayColumns, Rollup, SiteState, Sketch
+from troth.analytics import column_days, pair_days, parts, queries, raw, rollups, scan
+from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.queries import Filters, Period
 from troth.collect import ingest
 from troth.collect.models import StoredEvent
 from troth.db import make_engine
+from troth.jobs.registry import registry
+from troth.jobs.worker import run_once
 
 SITE = "bench.example"
 INGEST_SITE = "ingest.example"
@@ -144,6 +146,12 @@ def build(engine: Engine, events: int) -> None:
             print(f"  built {stored:,} events ({rate:,.0f}/s)", flush=True)
     with factory() as session, session.begin():
         rollups.persist_now(session)
+    started = time.perf_counter()
+    days = 0
+    while run_once(factory, registry, "bench", limit=1):  # each settled day's job, in turn
+        days += 1
+    spent = time.perf_counter() - started
+    print(f"  settled days' jobs (pair rollups, visit columns): {days} in {spent:,.0f} s")
     with engine.connect() as conn:  # fresh statistics, as autovacuum would gather them later
         conn.execute(text("ANALYZE"))
         conn.commit()
@@ -236,7 +244,7 @@ def ingest_cost(
     """10k-event batches for another site, with the hooks and without them. The site starts
     empty each run, so a kept database gives the same figure run after run."""
     with factory() as session, session.begin():
-        for table in (StoredEvent, Rollup, Sketch, SiteState, DayColumns):
+        for table in (StoredEvent, Rollup, Sketch, SiteState, DayColumns, RecentVisits):
             session.execute(delete(table).where(table.site == INGEST_SITE))
     rollups.forget()
     traffic = Traffic(10_000 * 3 * DAYS, seed=11)
@@ -260,8 +268,9 @@ def ingest_cost(
     with factory() as session, session.begin():
         rollups.persist_now(session)
     spent = (time.perf_counter() - t) * 1000 / (len(hooked) or 1)
-    yield ("  + writing their pair rollups and sketches, per 10k events", spent, spent)
+    yield ("  + writing their sketches and waiting blocks, per 10k events", spent, spent)
     yield ("store 10k events, no hooks", statistics.median(bare), max(bare))
+    yield from settle_cost(factory)
     with factory() as session, session.begin():
         ingest.store_rows(session, [dict(rows[0], site=SITE, ts=now, visitor_key="fresh")])
     t = time.perf_counter()
@@ -271,6 +280,25 @@ def ingest_cost(
     delay = (time.perf_counter() - t) * 1000
     print(f"  after commit: realtime {seen}, today's pageviews {total.pageviews}")
     yield ("ingest-to-visible after commit (one query)", delay, delay)
+
+
+def settle_cost(factory: sessionmaker[Session]) -> Iterator[tuple[str, float, float]]:
+    """A settled day's job: replay its events, write its pair rollups and sketches (rolled
+    back, so a kept database stays as built)."""
+    day = END - dt.timedelta(days=1)
+    with factory() as session:
+        events = session.scalar(select(func.count()).select_from(StoredEvent).where(
+            StoredEvent.site == SITE, StoredEvent.ts >= dt.datetime.combine(day, dt.time(), dt.UTC),
+            StoredEvent.ts < dt.datetime.combine(END, dt.time(), dt.UTC),
+        )) or 1  # fmt: skip
+        t = time.perf_counter()
+        visits = scan.load(session, SITE, Period(day, day))
+        pair_days.write(session, SITE, day, visits)
+        spent = (time.perf_counter() - t) * 1000
+        session.rollback()
+    print(f"  one settled day: {events:,} events, {len(visits):,} visits")
+    yield ("a settled day's pair rollups (replay and write, once a day)", spent, spent)
+    yield ("  the same, per 10k events of that day", spent * 10_000 / events, 0.0)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import queries, raw, recompute, repository, rollups
+from troth.analytics import pair_days, queries, raw, recompute, repository, rollups
 from troth.analytics.models import Rollup
 from troth.analytics.queries import DIMENSIONS, Filters, Period
 from troth.collect.models import StoredEvent
@@ -113,6 +113,17 @@ def assert_same(runtime: Runtime) -> None:
                     assert board.breakdowns[dimension] == expected, (*where, dimension)
 
 
+def build_settled_days(runtime: Runtime) -> None:
+    """Build the pair rollups of every settled day (what each day's job does)."""
+    with runtime.transaction() as s:
+        state = repository.state(s, SITE)
+        settled = state.open_since.date() if state is not None else START.date()
+        days = [d for d in periods()[0].each_day() if d < settled]
+    for day in days:
+        with runtime.transaction() as s:
+            pair_days.build_day(s, SITE, day)
+
+
 def erase(runtime: Runtime) -> None:
     """De-link visitor v0 (new visitor key, no person) and delete some of v1's events."""
     with runtime.transaction() as s:
@@ -136,17 +147,23 @@ def erase(runtime: Runtime) -> None:
     specs=st.lists(event_spec, min_size=1, max_size=60),
     seed=st.integers(0, 10**6),
     persist_each_batch=st.booleans(),
+    build_after=st.integers(-1, 5),
 )
 def test_co5_rollups_equal_raw_events_and_after_erasure(
     runtime: Runtime,
     specs: list[tuple[int, int, str, int, int, int]],
     seed: int,
     persist_each_batch: bool,
+    build_after: int,
 ) -> None:
-    """With persist_each_batch, final visits reach the pair rollups and sketches at once;
-    without it they stay in memory and queries read them from raw events."""
+    """With persist_each_batch, final visits are written with each batch (to their day's
+    waiting blocks); without it they stay in memory and queries read them from raw events.
+    After batch `build_after` the settled days' pair rollups are built, as their jobs do."""
     with fresh_site(runtime, 0.0 if persist_each_batch else 3600.0):
-        ingest(runtime, split(build(specs, seed), seed))
+        for n, batch in enumerate(split(build(specs, seed), seed)):
+            ingest(runtime, [batch])
+            if n == build_after:
+                build_settled_days(runtime)
         assert_same(runtime)
         erase(runtime)
         assert_same(runtime)

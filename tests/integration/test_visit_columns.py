@@ -20,6 +20,7 @@ from tests.unit.analytics.support import SITE, clean, ingest, row
 from troth.analytics import (
     column_days,
     columns,
+    pair_days,
     queries,
     raw,
     recompute,
@@ -229,9 +230,9 @@ def test_co5_filtered_event_properties_use_the_selected_visits(week: Runtime) ->
 
 def test_co5_days_that_settle_get_their_columns_built_by_a_job(week: Runtime) -> None:
     with week.transaction() as s:
-        jobs = s.scalars(select(Job).where(Job.kind == column_days.JOB_KIND)).all()
-        queued = {dt.date.fromisoformat(d) for job in jobs if job.payload["site"] == SITE
-                  for d in job.payload["days"]}  # fmt: skip
+        jobs = s.scalars(select(Job).where(Job.kind == pair_days.JOB_KIND)).all()
+        queued = {dt.date.fromisoformat(job.payload["day"]) for job in jobs
+                  if job.payload["site"] == SITE}  # fmt: skip
         assert queued >= set(DAYS)
         assert stored(s) == {}
     while run_once(week.sessions, registry, "w1", limit=10):

@@ -24,15 +24,12 @@ from troth.analytics import scan, sessions
 from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode, readable
 from troth.analytics.figures import Period
 from troth.analytics.kept import Kept
-from troth.analytics.models import DayColumns, SiteState
+from troth.analytics.models import DayColumns
+from troth.analytics.raw import RawVisit
 from troth.analytics.repository import plain_rows
-from troth.analytics.visits import utc
-from troth.jobs import queue
 from troth.jobs.registry import registry
 
 JOB_KIND = "analytics.build_columns"
-AHEAD = 31
-"""Days built ahead of need when they settle: a month's view finds them ready."""
 BUDGET = 512 * 1024 * 1024
 """Bytes of columns kept per process (least recently used go first): 30 days at 10M events a
 quarter hold about 1.5M visits, some 140 MB."""
@@ -129,23 +126,34 @@ def build(session: Session, site: str, days: Sequence[dt.date]) -> int:
     return len(missing)
 
 
-def settle(session: Session, site: str, open_since: dt.datetime) -> None:
-    """Queue the blocks of the days that settle as the site's open visits move on to
-    `open_since` (call before the new value is written)."""
-    before = session.scalar(select(SiteState.open_since).where(SiteState.site == site))
-    if before is None or utc(open_since).date() <= utc(before).date():
-        return
-    first, last = utc(before).date(), utc(open_since).date()
-    days = [first + dt.timedelta(days=n) for n in range((last - first).days)][-AHEAD:]
-    for day in days:  # a job a day: each holds SQLite's write lock for one day's build only
-        queue.enqueue(session, JOB_KIND, {"site": site, "days": [day.isoformat()]})
-
-
 def _job(session: Session, payload: dict[str, Any]) -> None:
+    """Jobs queued before a day's job also built its pair rollups (`pair_days.JOB_KIND`)."""
     build(session, str(payload["site"]), [dt.date.fromisoformat(d) for d in payload["days"]])
 
 
 registry.register(JOB_KIND, _job)
+
+
+def store_block(
+    session: Session, site: str, day: dt.date, version: int, visits: Sequence[RawVisit]
+) -> None:
+    """Store the day's block built from these visits (replayed under `version`) if it has
+    none: its job replays the day once for the block and the pair rollups alike."""
+    c = DayColumns
+    row = session.execute(
+        select(c.version, c.data.is_not(None)).where(c.site == site, c.day == day)
+    ).first()
+    if row is not None and bool(row[1]):
+        return
+    _store(session, site, day, version, row is not None, encode(day, visits))
+
+
+def mark_built(session: Session, site: str, day: dt.date) -> None:
+    """The day's pair rollups now hold all its final visits."""
+    stmt = _insert(session).values(site=site, day=day, version=1, data=None, pairs=True)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["site", "day"], set_={"pairs": True})
+    )
 
 
 def invalidate(session: Session, site: str, days: Iterable[dt.date]) -> None:

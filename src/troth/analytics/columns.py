@@ -160,6 +160,28 @@ def _from_visits(
     )
 
 
+def concat(blocks: Sequence[VisitColumns]) -> VisitColumns:
+    """Blocks of one day, coded by one vocabulary, as one block (their visits in order)."""
+    starts = np.cumsum([0, *(len(block) for block in blocks)])[:-1]
+
+    def entries(kind: str) -> Entries:
+        found: list[Entries] = [getattr(block, kind) for block in blocks]
+        return Entries(
+            np.concatenate([e.visit + np.int32(n) for e, n in zip(found, starts, strict=True)]),
+            *(np.concatenate([getattr(e, f) for e in found]) for f in _FIELDS[1:]),
+        )  # fmt: skip
+
+    def joined(name: str) -> Any:
+        return np.concatenate([getattr(block, name) for block in blocks])
+
+    return VisitColumns(
+        blocks[0].day, joined("visit_id"), joined("visitor"),
+        {name: np.concatenate([b.coded[name] for b in blocks]) for name in CODED},
+        joined("pageviews"), joined("events"), joined("bounces"), joined("duration_us"),
+        entries("pages"), entries("custom"),
+    )  # fmt: skip
+
+
 def _entries(found: list[tuple[int, int, int, int]]) -> Entries:
     table = np.array(found, dtype=np.int64).reshape(-1, 4)
     return Entries(*(table[:, n].astype(np.int32) for n in range(4)))
@@ -180,8 +202,12 @@ _NAMES = (
 
 def encode(day: dt.date, visits: Sequence[RawVisit]) -> bytes:
     vocabulary = Vocabulary()
-    block = from_visits(day, visits, vocabulary)
-    arrays = {name: getattr(block, name) for name in _FLAT}
+    return encode_block(from_visits(day, visits, vocabulary), vocabulary)
+
+
+def encode_block(block: VisitColumns, vocabulary: Vocabulary) -> bytes:
+    """A block coded by `vocabulary`, in the stored form (with the strings it uses)."""
+    arrays: dict[str, npt.NDArray[Any]] = {name: getattr(block, name) for name in _FLAT}
     arrays |= {f"coded_{name}": codes for name, codes in block.coded.items()}
     for kind in ("pages", "custom"):
         entries: Entries = getattr(block, kind)

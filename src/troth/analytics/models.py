@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, DateTime, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from troth.db import Base
@@ -82,6 +82,10 @@ class DayColumns(Base):
     `version` goes up whenever the day changes (a late event, a recompute), which also empties
     `data`; a block is stored only under the version it was built from, so a change that lands
     while a block is being built is never hidden by it.
+
+    `pairs` says the day's pair rollups and their sketches hold every final visit of the day:
+    they are built once, when the day settles (`pair_days.py`). Until then its final visits
+    wait in `RecentVisits`.
     """
 
     __tablename__ = "analytics_day_columns"
@@ -90,3 +94,30 @@ class DayColumns(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    pairs: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class RecentVisits(Base):
+    """Final visits of a day whose pair rollups are not built yet, as a block of columns.
+
+    Written with the watermark, so a visit is in exactly one place: open (read from raw
+    events), here, or in the pair rollups. A day's rows are merged into one now and then, and
+    deleted when its pair rollups are built.
+    """
+
+    __tablename__ = "analytics_recent_visits"
+    # Ids are never reused (AUTOINCREMENT on SQLite): a process knows the rows it has read
+    # by their ids, and a day's rows are deleted and written again.
+    __table_args__ = (
+        Index("ix_analytics_recent_visits_site_day", "site", "day"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(253))
+    day: Mapped[dt.date] = mapped_column(Date)
+    visits: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    """The visits' columns (`columns.encode`)."""
+    visitors: Mapped[bytes] = mapped_column(LargeBinary)
+    """Their visitor keys, in row order (the sketches take keys, not the columns' hashes)."""

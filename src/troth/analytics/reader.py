@@ -3,7 +3,8 @@
 The period is read as up to two parts (`parts.py`): settled days, kept in memory between
 requests, and the days still moving, read each time. Unfiltered counts in rollups are always
 current; pair counts and sketches hold final visits only, so the still-open visits (the last
-half hour or so) are read from raw events and added in.
+half hour or so) are read from raw events and added in, and so are the final visits of days
+whose pair rollups are not built yet (`recent_part.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from troth.analytics import parts, raw, repository, scan, sessions
+from troth.analytics import column_days, parts, raw, recent, repository, scan, sessions
 from troth.analytics.figures import (
     Filters,
     Period,
@@ -29,6 +30,7 @@ from troth.analytics.figures import (
 )  # fmt: skip
 from troth.analytics.models import SiteState
 from troth.analytics.parts import ZERO, Days, Slice, add
+from troth.analytics.recent_part import RecentPart
 from troth.analytics.sketches import Merge
 from troth.analytics.visits import Counts, utc
 
@@ -70,6 +72,16 @@ def _open_visits(
     return [v for v in visits if all(v.matches(d, value) for d, value in filters.values)]
 
 
+def _recent(
+    session: Session, site: str, slice_: Slice, period: Period, filters: Filters
+) -> RecentPart:
+    """Final visits not yet in the pair rollups (the unfiltered rollups hold them already)."""
+    words = column_days.vocabulary(session, site)
+    if slice_ == ("", ""):
+        return RecentPart([], filters, words)
+    return RecentPart(recent.blocks(session, site, period.start, period.end, words), filters, words)
+
+
 class Reader:
     def __init__(
         self, session: Session, site: str, slice_: Slice, period: Period, filters: Filters
@@ -78,8 +90,10 @@ class Reader:
         state = repository.state(session, site)
         self.days = _split(session, state, site, slice_, period)
         self.open = _open_visits(session, state, site, period, filters)
-        # Open visits are in the unfiltered counts already, not yet in the filtered ones.
+        # Open visits are in the unfiltered counts already, not yet in the filtered ones;
+        # nor are the final visits of days whose pair rollups are not built yet.
         self.unsaved = self.open if slice_ != ("", "") else []
+        self.recent = _recent(session, site, slice_, period, filters)
         self._totals: dict[Days, parts.Totals] = {}
 
     def _part(self, days: Days) -> parts.Totals:
@@ -99,6 +113,9 @@ class Reader:
                 merge.add_sketch(part.visitors)
         for visit in self.unsaved:
             counts = add(counts, visit.counts())
+        for view in self.recent.views:
+            counts = add(counts, view.counts)
+            merge.add_sketch(view.sketch())
         merge.add_visitors({visit.visitor_key for visit in self.open})
         visitors, exact = merge.result()
         return make_totals(visitors, counts, exact)
@@ -113,6 +130,9 @@ class Reader:
                 merges[day].add_sketch(sketch)
         for visit in self.unsaved:
             counts[visit.day] = add(counts.get(visit.day, ZERO), visit.counts())
+        for view in self.recent.views:
+            counts[view.day] = add(counts.get(view.day, ZERO), view.counts)
+            merges[view.day].add_sketch(view.sketch())
         for visit in self.open:
             merges[visit.day].add_visitors([visit.visitor_key])
         return [
@@ -133,6 +153,7 @@ class Reader:
             found = [part.counts.get(dimension, {}) for _, part in loaded]
             if self.unsaved:
                 found.append({v: c for v, (_, c) in opened[dimension].items()})
+            found += [view.values(dimension) for view in self.recent.views]
             found.sort(key=len, reverse=True)
             merged = dict(found[0])
             for smaller in found[1:]:
@@ -156,6 +177,11 @@ class Reader:
             for value, (keys, _) in opened[dimension].items():
                 if value in merges:
                     merges[value].add_visitors(keys)
+            for view in self.recent.views:
+                for value, merge in merges.items():
+                    sketch = view.value_sketch(dimension, value)
+                    if sketch is not None:
+                        merge.add_sketch(sketch)
             rows = [make_row(v, merges[v].visitors(), c) for v, c in candidates.items()]
             result[dimension] = ranked(rows)[offset : offset + limit]
         return result

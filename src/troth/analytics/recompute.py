@@ -1,8 +1,9 @@
 """Rebuild one day's rollups and sketches from raw events (after events are erased).
 
-Unfiltered counts come from every visit that starts that day. Filtered counts (pair
-rollups) and sketches take only the visits that are final (before the site's watermark):
-open ones are still read from raw events at query time. The site's epoch changes, so an
+Unfiltered counts come from every visit that starts that day. Sketches take only the visits
+that are final (before the site's watermark): open ones are still read from raw events at
+query time. The final visits go to the day's pair rollups if they are built, else they wait
+in one block (`recent.py`) for the day to settle. The site's epoch changes, so an
 ingester reloads its open visits from raw events.
 """
 
@@ -14,13 +15,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, raw, repository
+from troth.analytics import column_days, pair_days, raw, recent, repository
 from troth.analytics.fanout import Final, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
 from troth.analytics.sessions import new_visit_id
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import Counts, Key, accumulate, as_counts, utc
+from troth.analytics.visits import Key, accumulate, as_counts, utc
 from troth.collect.models import StoredEvent
 from troth.jobs.registry import registry
 
@@ -32,37 +33,31 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     repository.lock_rollups(session)
     state = _state(session, site)
     visits = raw.load(session, site, Period(day, day))
+    built = bool(pair_days.built_days(session, site, [day]))
     repository.delete_day(session, site, day)
     column_days.invalidate(session, site, [day])
     counts: dict[Key, list[int]] = {}
-    cache = DayCache()
-    cache.day(site, 0, day, {})
     flushed_before = utc(state.flushed_before)
     finals = []
     for visit in visits:
-        own = _own(visit)
-        accumulate(counts, [((day, "", "", dim, value), c) for dim, value, c in own])
+        found = pair_days.final(visit)
+        accumulate(counts, [((day, "", "", dim, value), c) for dim, value, c in found.own])
         if visit.last < flushed_before:  # open visits are only in the unfiltered counts
-            finals.append(Final(day, visit.visitor_key, own, _slices(visit)))
-    for fanned in fan_out(finals):
-        accumulate(counts, fanned.counts.items())
-        cache.add(site, 0, fanned)
+            finals.append(found)
     repository.add_counts(session, site, {k: as_counts(v) for k, v in counts.items()})
+    cache = DayCache()
+    cache.day(site, 0, day, {})
+    for fanned in fan_out([Final(f.day, f.visitor, f.own, []) for f in finals]):
+        cache.add(site, 0, fanned)
     repository.put_sketches(session, cache.take_touched())
+    recent.forget_day(session, site, day)
+    if built:
+        pair_days.add(session, site, {day: {}}, finals)
+    else:
+        final_visits = [v for v in visits if v.last < flushed_before]
+        recent.add(session, site, day, final_visits)
     state.epoch = new_visit_id()
     session.flush()
-
-
-def _own(visit: raw.RawVisit) -> list[tuple[str, str, Counts]]:
-    own = [("", "", visit.counts())]
-    for dimension in (*raw.VISIT_DIMENSIONS, "entry_page", "exit_page", "page", "event"):
-        own += [(dimension, value, figures) for value, figures in raw.rows_for(visit, dimension)]
-    return own
-
-
-def _slices(visit: raw.RawVisit) -> list[tuple[str, str]]:
-    found = [(d, visit.values[d]) for d in ("source", "country", "device")]
-    return found + [("page", path) for path in visit.page_views]
 
 
 def _state(session: Session, site: str) -> SiteState:

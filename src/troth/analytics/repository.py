@@ -84,15 +84,19 @@ def put_sketches(
 
 
 def day_sketches(
-    session: Session, site: str, day: dt.date
+    session: Session, site: str, day: dt.date, slice_: tuple[str, str] | None
 ) -> dict[tuple[str, str, str, str], bytes]:
+    """The day's sketches: of one slice (the unfiltered one is ("", "")), or every pair
+    slice's when `slice_` is None."""
     s = Sketch
-    rows = session.execute(
-        select(s.filter_dim, s.filter_value, s.dimension, s.value, s.sketch).where(
-            s.site == site, s.day == day
-        )
+    stmt = select(s.filter_dim, s.filter_value, s.dimension, s.value, s.sketch).where(
+        s.site == site, s.day == day
     )
-    return {(f, fv, d, v): data for f, fv, d, v, data in rows}
+    if slice_ is None:
+        stmt = stmt.where(s.filter_dim != "")
+    else:
+        stmt = stmt.where(s.filter_dim == slice_[0], s.filter_value == slice_[1])
+    return {(f, fv, d, v): data for f, fv, d, v, data in session.execute(stmt)}
 
 
 def set_watermark(

@@ -6,14 +6,18 @@ visit it touched: a second pageview takes a bounce away, duration grows by the n
 exit page moves from one row to another. The deltas of a batch are summed in Python first,
 then written with one upsert per key.
 
-Filtered counts (pair rollups) and sketches take a visit once, when it is final, and are
-written every few seconds rather than per batch (a 10k-event batch touches tens of thousands
-of pair keys): the watermark written with them says which visits they hold, and queries
-read the visits after it from raw events, so answers stay exact meanwhile.
+A visit that becomes final adds to the unfiltered sketches, and is written, every few
+seconds with the watermark that says which visits are final, either to its day's waiting
+blocks (`recent.py`) or, when its day's pair rollups are built already (an event that came
+late), to those. A day's pair rollups are built once, when it settles (`pair_days.py`):
+about 70 pair rows and sketches a visit are written once a day instead of with every
+watermark. Queries read the visits after the watermark from raw events, so answers stay
+exact meanwhile.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -22,7 +26,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, parts, repository, sessions
+from troth.analytics import column_days, pair_days, parts, recent, repository, scan, sessions
 from troth.analytics.fanout import Final, fan_out
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import (
@@ -33,7 +37,6 @@ from troth.analytics.visits import (
     as_counts,
     contribution,
     rows,
-    slices,
 )
 
 PENDING = "troth.analytics.batches"
@@ -63,12 +66,13 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def persist(session: Session, cache: DayCache) -> None:
-    """Write the pair counts and sketches of newly final visits, with the watermark they reach."""
-    for site, pairs in cache.take_pairs().items():
-        repository.add_counts(session, site, pairs)
+    """Write newly final visits (sketches, and the blocks or pair rollups of their days) with
+    the watermark they reach."""
+    for site, visits in cache.take_finals().items():
+        place_final(session, site, visits)
     repository.put_sketches(session, cache.take_touched())
     for site, (flushed_before, open_since) in cache.watermarks.items():
-        column_days.settle(session, site, open_since)
+        pair_days.settle(session, site, open_since)
         repository.set_watermark(session, site, flushed_before, open_since)
     cache.watermarks.clear()
     cache.persisted_at = time.monotonic()
@@ -95,22 +99,35 @@ def batch_deltas(changes: Iterable[sessions.Change]) -> dict[str, dict[Key, Coun
 
 
 def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits) -> None:
-    """Count each visit that became final in its filtered slices and in every sketch."""
+    """Count each visit that became final in the unfiltered sketches; keep it for `persist`."""
     for site, epoch in batch.epochs.items():
         cache.drop_epochs_except(site, epoch)
     by_site: dict[tuple[str, int], list[Final]] = defaultdict(list)
     for site, visit in batch.final:
         epoch = batch.epochs[site]
         if not cache.has(site, epoch, visit.day):
-            cache.day(site, epoch, visit.day, repository.day_sketches(session, site, visit.day))
-        by_site[(site, epoch)].append(final(visit))
+            stored = repository.day_sketches(session, site, visit.day, ("", ""))
+            cache.day(site, epoch, visit.day, stored)
+        by_site[(site, epoch)].append(Final(visit.day, visit.visitor_key, list(rows(visit)), []))
+        cache.finals.setdefault((site, epoch), []).append(visit)
     for (site, epoch), finals in by_site.items():
         for fanned in fan_out(finals):
             cache.add(site, epoch, fanned)
 
 
-def final(visit: Visit) -> Final:
-    return Final(visit.day, visit.visitor_key, list(rows(visit)), list(slices(visit)))
+def place_final(session: Session, site: str, visits: list[Visit]) -> None:
+    """Final visits go to their day's waiting blocks, or to its pair rollups once built."""
+    by_day: dict[dt.date, list[Visit]] = defaultdict(list)
+    for visit in visits:
+        by_day[visit.day].append(visit)
+    built = pair_days.built_days(session, site, list(by_day))
+    for day, found in sorted(by_day.items()):
+        if day not in built:
+            recent.add(session, site, day, [scan.as_raw(v) for v in found])
+    late = [scan.as_raw(v) for day in sorted(built) for v in by_day[day]]
+    if late:
+        stored = {day: repository.day_sketches(session, site, day, None) for day in built}
+        pair_days.add(session, site, stored, [pair_days.final(v) for v in late])
 
 
 def forget(database: str | None = None) -> None:
@@ -119,6 +136,7 @@ def forget(database: str | None = None) -> None:
     parts.forget()
     if database is None:
         column_days.forget()  # blocks are versioned in the database: a rollback leaves them
+        recent.forget()
         _caches.clear()
     else:
         _caches.pop(database, None)

@@ -74,10 +74,10 @@ def select_visits(session: Session, site: str, period: Period, filters: Filters)
 
 def matching(block: VisitColumns, filters: Filters, words: Vocabulary) -> VisitColumns:
     """The block's visits that match every filter: only those are held for the answers."""
-    return subset(block, np.flatnonzero(_mask(block, filters, words)))
+    return subset(block, np.flatnonzero(mask(block, filters, words)))
 
 
-def _mask(block: VisitColumns, filters: Filters, words: Vocabulary) -> Mask:
+def mask(block: VisitColumns, filters: Filters, words: Vocabulary) -> Mask:
     mask = np.ones(len(block), dtype=np.bool_)
     for dimension, value in filters.values:
         code = words.find(value)
@@ -145,7 +145,7 @@ class Selection:
         pairs = np.sort(codes * people + visitor)
         first = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
         visitors = np.bincount(first // people, minlength=size)
-        sums = [_exact_sums(codes, w, size) for w in weights]
+        sums = [exact_sums(codes, w, size) for w in weights]
         wanted = offset + limit
         if len(values) > wanted:  # only the values that can rank high enough are sorted
             floor = np.partition(visitors, len(visitors) - wanted)[len(visitors) - wanted]
@@ -189,7 +189,7 @@ class Selection:
         )  # fmt: skip
 
 
-def _exact_sums(codes: Array, weights: Array, size: int) -> Array:
+def exact_sums(codes: Array, weights: Array, size: int) -> Array:
     """Per code, the sum of its weights. bincount adds in floating point (exact below 2**53):
     counts are far below it; durations are summed as their low 26 bits and the rest apart,
     exact for up to 2**27 rows of values under 2**40 (twelve days, in microseconds)."""

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import datasketches as ds
 
 from troth.analytics.fanout import Fanned, SubKey
-from troth.analytics.visits import Counts, Key, accumulate, as_counts
+from troth.analytics.visits import Counts, Key, Visit, accumulate, as_counts
 
 LG_TOTAL = 16
 LG_ROW = 12
@@ -101,6 +101,8 @@ class DayCache:
         self.touched: dict[tuple[str, int, dt.date], set[SubKey]] = defaultdict(set)
         self.watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         self.pairs: dict[tuple[str, int], dict[Key, list[int]]] = {}
+        self.finals: dict[tuple[str, int], list[Visit]] = {}
+        """Visits that became final since the last write, to be placed by `rollups.persist`."""
         self.persisted_at = time.monotonic()
 
     def day(
@@ -133,6 +135,13 @@ class DayCache:
         self.pairs.clear()
         return out
 
+    def take_finals(self) -> dict[str, list[Visit]]:
+        out: dict[str, list[Visit]] = defaultdict(list)
+        for (site, _), visits in self.finals.items():
+            out[site] += visits
+        self.finals.clear()
+        return out
+
     def take_touched(self) -> list[tuple[str, dt.date, SubKey, bytes]]:
         out = [
             (site, day, sub, dump(self.days[(site, epoch, day)][sub]))
@@ -152,6 +161,8 @@ class DayCache:
             self.drop(key)
         for pair in [k for k in self.pairs if k[0] == site and k[1] != epoch]:
             del self.pairs[pair]
+        for pair in [k for k in self.finals if k[0] == site and k[1] != epoch]:
+            del self.finals[pair]
 
     def evict(self) -> None:
         """Keep the newest KEPT_DAYS days per site and epoch."""

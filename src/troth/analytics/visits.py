@@ -173,15 +173,6 @@ def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
         yield "event", name, (0, count, 1, 0, 0)
 
 
-def slices(visit: Visit) -> Iterator[tuple[str, str]]:
-    """The filtered slices a visit is counted in: (filter_dim, filter_value)."""
-    yield "source", visit.values["source"]
-    yield "country", visit.values["country"]
-    yield "device", visit.values["device"]
-    for path in visit.page_views:
-        yield "page", path
-
-
 def contribution(visit: Visit | None) -> dict[Key, Counts]:
     """The unfiltered figures of a visit: kept current batch by batch, so open visits count."""
     if visit is None:

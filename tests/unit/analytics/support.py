@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import delete
 
 import troth.analytics  # noqa: F401  (registers the ingest hooks)
-from troth.analytics import column_days, rollups
-from troth.analytics.models import DayColumns, Rollup, SiteState, Sketch
+from troth.analytics import column_days, pair_days, rollups
+from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.collect.ingest import store_rows
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
@@ -42,7 +42,7 @@ def ingest(runtime: Runtime, batches: Sequence[Sequence[dict[str, Any]]]) -> Non
 
 def clean(runtime: Runtime) -> None:
     with runtime.transaction() as session:
-        for table in (Rollup, Sketch, SiteState, DayColumns, StoredEvent):
+        for table in (Rollup, Sketch, SiteState, DayColumns, RecentVisits, StoredEvent):
             session.execute(delete(table))
-        session.execute(delete(Job).where(Job.kind == column_days.JOB_KIND))
+        session.execute(delete(Job).where(Job.kind.in_([column_days.JOB_KIND, pair_days.JOB_KIND])))
     rollups.forget()

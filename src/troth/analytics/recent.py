@@ -1,0 +1,124 @@
+"""Final visits of the days whose pair rollups are not built yet, stored as blocks.
+
+The ingester writes the visits that became final as one block per site and day with each
+watermark (`add`); a day's pair rollups are built from its events once it settles, and its
+blocks are then deleted (`pair_days.py`). A dashboard filtered by a common dimension adds
+these visits to the pair rollups: each process keeps the blocks it has read and reads only
+the new ones (`blocks`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import lz4.frame
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from troth.analytics import sessions
+from troth.analytics.columns import VisitColumns, Vocabulary, concat, decode, encode_block
+from troth.analytics.columns import from_visits as columns_of
+from troth.analytics.models import RecentVisits
+from troth.analytics.raw import RawVisit
+from troth.analytics.repository import plain_rows
+
+MERGE_AT = 32
+"""A day's rows are merged into one when there are this many (a 5-second watermark would
+otherwise leave some 17,000 small rows a day)."""
+
+
+@dataclass
+class Block:
+    """One stored row's visits, coded by the site's vocabulary, and their visitor keys."""
+
+    day: dt.date
+    columns: VisitColumns
+    visitors: list[str]
+    views: dict[Hashable, object] = field(default_factory=dict)
+    """What filters made of it (`recent_part.py`): a stored row never changes."""
+
+
+def add(session: Session, site: str, day: dt.date, visits: Sequence[RawVisit]) -> None:
+    """Store visits of one day that just became final (in the watermark's transaction)."""
+    if not visits:
+        return
+    words = Vocabulary()
+    _insert(session, site, day, columns_of(day, visits, words), words,
+            [v.visitor_key for v in visits])  # fmt: skip
+    r = RecentVisits
+    count = session.scalar(select(func.count()).where(r.site == site, r.day == day)) or 0
+    if count >= MERGE_AT:
+        _merge(session, site, day)
+
+
+def _insert(
+    session: Session, site: str, day: dt.date, block: VisitColumns, words: Vocabulary,
+    visitors: list[str],
+) -> None:  # fmt: skip
+    session.add(RecentVisits(
+        site=site, day=day, visits=len(block), data=encode_block(block, words),
+        visitors=_pack(visitors),
+    ))  # fmt: skip
+    session.flush()
+
+
+def _merge(session: Session, site: str, day: dt.date) -> None:
+    r = RecentVisits
+    stmt = select(r.data, r.visitors).where(r.site == site, r.day == day).order_by(r.id)
+    words = Vocabulary()
+    found = [(decode(day, data, words), _unpack(keys)) for data, keys in plain_rows(session, stmt)]
+    session.execute(delete(r).where(r.site == site, r.day == day))
+    _insert(session, site, day, concat([b for b, _ in found]), words,
+            [key for _, keys in found for key in keys])  # fmt: skip
+
+
+def forget_day(session: Session, site: str, day: dt.date) -> None:
+    """The day's visits are now in its pair rollups (or are being written again)."""
+    session.execute(delete(RecentVisits).where(RecentVisits.site == site, RecentVisits.day == day))
+
+
+def _pack(visitors: list[str]) -> bytes:
+    return bytes(lz4.frame.compress(json.dumps(visitors).encode()))
+
+
+def _unpack(data: bytes) -> list[str]:
+    found: list[str] = json.loads(lz4.frame.decompress(data))
+    return found
+
+
+# Reading: each process keeps what it has read, per database and site.
+
+_kept: dict[tuple[str, str], tuple[Vocabulary, dict[int, Block]]] = {}
+_lock = threading.Lock()
+
+
+def forget() -> None:
+    with _lock:
+        _kept.clear()
+
+
+def blocks(
+    session: Session, site: str, start: dt.date, end: dt.date, words: Vocabulary
+) -> list[Block]:
+    """The stored blocks of days start..end, coded by `words`: the ones this process has not
+    seen are read, the ones deleted since are dropped."""
+    r = RecentVisits
+    ids = {int(n): day for n, day in session.execute(select(r.id, r.day).where(r.site == site))}
+    key = (sessions.database_of(session), site)
+    with _lock:
+        kept_words, kept = _kept.get(key, (words, {}))
+        if kept_words is not words:
+            kept = {}
+        kept = {n: block for n, block in kept.items() if n in ids}
+    wanted = [n for n, day in ids.items() if start <= day <= end and n not in kept]
+    if wanted:
+        stmt = select(r.id, r.day, r.data, r.visitors).where(r.id.in_(wanted))
+        for n, day, data, visitors in plain_rows(session, stmt):
+            kept[int(n)] = Block(day, decode(day, data, words), _unpack(visitors))
+    with _lock:
+        _kept[key] = (words, kept)
+    return [block for n, block in sorted(kept.items()) if start <= block.day <= end]

@@ -1,0 +1,135 @@
+"""The final visits not yet in the pair rollups (`recent.py`) that match a filter, as the
+counts and sketches a rollup answer adds to its own.
+
+A stored block never changes (a day's blocks are replaced by new ones), so what a filter
+makes of it is kept with the block: its matching visits, their counts per value and the
+sketches of their visitors, built as views ask for them. A repeat view reads only what the
+blocks written since add.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import datasketches as ds
+import numpy as np
+import numpy.typing as npt
+
+from troth.analytics import sketches
+from troth.analytics.columns import CODED, VisitColumns, Vocabulary, subset
+from troth.analytics.figures import Filters
+from troth.analytics.recent import Block
+from troth.analytics.selection import exact_sums, mask
+from troth.analytics.visits import Counts
+
+Array = npt.NDArray[Any]
+Rows = tuple[Array, Array, list[Array]]
+"""(value code, visit row, [pageviews, events, bounces, duration]) per row a value counts."""
+VIEWS_PER_BLOCK = 16
+"""Filters whose view of a block is kept with it (the oldest goes first)."""
+_lock = threading.Lock()
+
+
+class BlockView:
+    """One block's visits that match one filter."""
+
+    def __init__(self, block: Block, filters: Filters, words: Vocabulary) -> None:
+        rows = np.flatnonzero(mask(block.columns, filters, words))
+        self.day = block.day
+        self.words = words
+        self.columns = subset(block.columns, rows)
+        self.visitors = [block.visitors[n] for n in rows.tolist()]
+        c = self.columns
+        self.counts: Counts = (
+            int(c.pageviews.sum(dtype=np.int64)), int(c.events.sum(dtype=np.int64)), len(c),
+            int(c.bounces.sum(dtype=np.int64)), int(c.duration_us.sum(dtype=np.int64)),
+        )  # fmt: skip
+        self._sketch: ds.hll_sketch | None = None
+        self._values: dict[str, dict[str, Counts]] = {}
+        self._value_sketches: dict[tuple[str, str], ds.hll_sketch | None] = {}
+
+    def sketch(self) -> ds.hll_sketch:
+        if self._sketch is None:
+            self._sketch = _sketch_of("", self.visitors)
+        return self._sketch
+
+    def values(self, dimension: str) -> dict[str, Counts]:
+        """Every value of the dimension these visits have, with its summed counts."""
+        found = self._values.get(dimension)
+        if found is None:
+            found = self._values[dimension] = self._count(dimension)
+        return found
+
+    def _count(self, dimension: str) -> dict[str, Counts]:
+        codes, _, weights = _rows(self.columns, dimension)
+        if not len(codes):
+            return {}
+        present, dense = np.unique(codes, return_inverse=True)
+        dense = dense.reshape(-1)
+        sums = [exact_sums(dense, w, len(present)).tolist() for w in weights]
+        visits = np.bincount(dense, minlength=len(present)).tolist()
+        strings = self.words.strings
+        return {
+            strings[code]: (sums[0][n], sums[1][n], visits[n], sums[2][n], sums[3][n])
+            for n, code in enumerate(present.tolist())
+        }
+
+    def value_sketch(self, dimension: str, value: str) -> ds.hll_sketch | None:
+        """The visitors behind one value (None when these visits do not have it)."""
+        key = (dimension, value)
+        if key not in self._value_sketches:
+            code = self.words.find(value)
+            codes, rows, _ = _rows(self.columns, dimension)
+            hit = rows[codes == code].tolist() if code is not None else []
+            keys = [self.visitors[n] for n in hit]
+            self._value_sketches[key] = _sketch_of(dimension, keys) if keys else None
+        return self._value_sketches[key]
+
+
+class RecentPart:
+    def __init__(self, found: Sequence[Block], filters: Filters, words: Vocabulary) -> None:
+        self.views = [view for view in (_view(b, filters, words) for b in found) if view.counts[2]]
+
+    def __bool__(self) -> bool:
+        return bool(self.views)
+
+
+def _view(block: Block, filters: Filters, words: Vocabulary) -> BlockView:
+    view = block.views.get(filters)
+    if isinstance(view, BlockView):
+        return view
+    view = BlockView(block, filters, words)
+    with _lock:  # request threads share the blocks
+        if len(block.views) >= VIEWS_PER_BLOCK:
+            block.views.pop(next(iter(block.views)))
+        block.views[filters] = view
+    return view
+
+
+def _sketch_of(dimension: str, visitors: Sequence[str]) -> ds.hll_sketch:
+    sketch = sketches.empty(dimension)
+    for key in visitors:
+        sketch.update(key)
+    return sketch
+
+
+def _rows(columns: VisitColumns, dimension: str) -> Rows:
+    if dimension in CODED:
+        codes = columns.coded[dimension]
+        rows = np.flatnonzero(codes >= 0)
+        weights: list[Array] = [
+            columns.pageviews, columns.events, columns.bounces, columns.duration_us
+        ]  # fmt: skip
+        return codes[rows], rows, [w[rows] for w in weights]
+    if dimension == "page":
+        pages, at = columns.pages, columns.pages.visit
+        weights = [pages.first, pages.second, columns.bounces[at], columns.duration_us[at]]
+        return pages.code, at, weights
+    if dimension == "event":
+        custom = columns.custom
+        none = np.zeros(len(custom.visit), dtype=np.int32)
+        return custom.code, custom.visit, [none, custom.first, none, none]
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, empty, []

@@ -1,0 +1,160 @@
+"""CO5: pair rollups are built once per day, when it settles; until then final visits wait.
+
+An ingest batch writes no pair row: the visits that become final are stored as one block per
+day (`recent.py`), and a filtered dashboard adds them to the pair rollups. The day's job
+replays its events once, writes its pair rows and sketches, deletes its blocks and marks it
+built; a visit that becomes final on a built day goes to the pair rows directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.unit.analytics.support import SITE, clean, ingest, row
+from troth.analytics import pair_days, queries, raw, recent, recompute, rollups
+from troth.analytics.figures import DIMENSIONS, Filters, Period
+from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState
+from troth.jobs.models import Job
+from troth.jobs.registry import registry
+from troth.jobs.worker import run_once
+from troth.runtime import Runtime
+
+DAY1 = dt.date(2026, 3, 2)
+DAY2 = DAY1 + dt.timedelta(days=1)
+BOTH = Period(DAY1, DAY2)
+FR = Filters((("country", "FR"),))
+FILTERS = [FR, Filters((("page", "/a"),)), Filters((("device", "mobile"),)),
+           Filters((("source", "google.com"),)), Filters()]  # fmt: skip
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
+
+
+def first_day() -> list[dict[str, object]]:
+    rows = []
+    for v in range(8):
+        start = at(DAY1, 9 + v)
+        country, device = ("FR", "DE")[v % 2], ("desktop", "mobile")[v % 3 == 0]
+        rows.append(row(f"v{v}", start, "/", country=country, device=device,
+                        referrer=("", "google.com")[v % 2]))  # fmt: skip
+        rows.append(row(f"v{v}", start + dt.timedelta(minutes=3), ("/a", "/b")[v % 2],
+                        country=country, device=device))  # fmt: skip
+    return rows
+
+
+@pytest.fixture
+def settled(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """DAY1's visits, then a visit on DAY2 noon: DAY1 is settled, its pairs not built yet."""
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 0.0)
+    clean(runtime)
+    ingest(runtime, [first_day()[:7], first_day()[7:]])
+    ingest(runtime, [[row("w", at(DAY2, 12), "/a", country="FR")]])
+    yield runtime
+    clean(runtime)
+
+
+def pair_rows(session: Session, day: dt.date) -> int:
+    r = Rollup
+    stmt = select(func.count()).where(r.site == SITE, r.day == day, r.filter_dim != "")
+    return int(session.scalar(stmt) or 0)
+
+
+def waiting(session: Session, day: dt.date) -> int:
+    """Visits waiting in the day's blocks."""
+    r = RecentVisits
+    stmt = select(func.sum(r.visits)).where(r.site == SITE, r.day == day)
+    return int(session.scalar(stmt) or 0)
+
+
+def assert_like_raw(session: Session) -> None:
+    for filters in FILTERS:
+        visits = raw.load(session, SITE, BOTH, filters)
+        board = queries.dashboard(session, SITE, BOTH, filters, limit=1000)
+        assert board.source == "rollups"
+        assert board.totals == raw.totals_of(visits), filters
+        assert board.series == raw.series_of(visits, BOTH), filters
+        for dimension in DIMENSIONS:
+            assert board.breakdowns[dimension] == raw.rows_of(visits, dimension), dimension
+
+
+def run_jobs(runtime: Runtime) -> None:
+    while run_once(runtime.sessions, registry, "w1", limit=10):
+        pass
+
+
+def test_co5_ingest_writes_no_pair_rows_final_visits_wait_in_blocks(settled: Runtime) -> None:
+    with settled.transaction() as s:
+        assert pair_rows(s, DAY1) == 0
+        assert waiting(s, DAY1) == 8
+        jobs = s.scalars(select(Job).where(Job.kind == pair_days.JOB_KIND)).all()
+        assert [job.payload for job in jobs] == [{"site": SITE, "day": DAY1.isoformat()}]
+        assert_like_raw(s)
+
+
+def test_co5_the_days_job_builds_its_pairs_and_empties_its_blocks(settled: Runtime) -> None:
+    with settled.transaction() as s:
+        assert_like_raw(s)  # the settled part is now kept in memory, with DAY1's blocks apart
+        revision = s.get(SiteState, SITE).revision  # type: ignore[union-attr]
+    run_jobs(settled)
+    with settled.transaction() as s:
+        assert waiting(s, DAY1) == 0
+        assert pair_rows(s, DAY1) > 0
+        day = s.get(DayColumns, (SITE, DAY1))
+        assert day is not None
+        assert day.pairs
+        assert day.data is not None  # the visit columns came from the same replay
+        assert s.get(SiteState, SITE).revision == revision + 1  # type: ignore[union-attr]
+        assert_like_raw(s)  # the blocks are gone and the cached part was renewed
+        assert not pair_days.build_day(s, SITE, DAY1)  # built once
+
+
+def test_co5_a_visit_final_on_a_built_day_goes_to_its_pair_rows(settled: Runtime) -> None:
+    run_jobs(settled)
+    with settled.transaction() as s:
+        before = pair_rows(s, DAY1)
+    # An event that arrived late for DAY1, then enough later traffic to make its visit final.
+    ingest(settled, [[row("late", at(DAY1, 20), "/late", country="FR", device="tablet")]])
+    ingest(settled, [[row("w", at(DAY2, 15), "/b", country="DE")]])
+    with settled.transaction() as s:
+        assert waiting(s, DAY1) == 0
+        assert pair_rows(s, DAY1) > before
+        assert_like_raw(s)
+
+
+def test_co5_a_days_blocks_are_merged_as_they_pile_up(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 0.0)
+    monkeypatch.setattr(recent, "MERGE_AT", 3)
+    clean(runtime)
+    try:
+        # Eight visits an hour apart, one batch each: each batch makes the one before final.
+        for n, r in enumerate(first_day()[::2]):
+            ingest(runtime, [[r, first_day()[2 * n + 1]]])
+            with runtime.transaction() as s:
+                rows = s.scalar(select(func.count()).select_from(RecentVisits)) or 0
+                assert rows < 3
+                assert waiting(s, DAY1) == n
+                assert_like_raw(s)
+    finally:
+        clean(runtime)
+
+
+def test_co5_a_block_read_then_deleted_and_rewritten_is_read_again(settled: Runtime) -> None:
+    """Rows are known by id in each process: a day's blocks rewritten (a recompute, a merge)
+    get new ids, never an old one."""
+    with settled.transaction() as s:
+        assert_like_raw(s)
+        first = s.scalars(select(RecentVisits.id)).all()
+    with settled.transaction() as s:
+        recompute.recompute_day(s, SITE, DAY1)
+    with settled.transaction() as s:
+        again = s.scalars(select(RecentVisits.id)).all()
+        assert set(again).isdisjoint(first)
+        assert_like_raw(s)
