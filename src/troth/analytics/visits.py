@@ -179,4 +179,3 @@ def contribution(visit: Visit | None) -> dict[Key, Counts]:
         return {}
     day = visit.day
     return {(day, "", "", dim, value): counts for dim, value, counts in rows(visit)}
-
