@@ -12,11 +12,11 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import pair_days, queries, raw, recent, recompute, rollups
+from troth.analytics import pair_days, queries, raw, recent, recompute, rollups, scan
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState
 from troth.jobs.models import Job
@@ -30,6 +30,11 @@ BOTH = Period(DAY1, DAY2)
 FR = Filters((("country", "FR"),))
 FILTERS = [FR, Filters((("page", "/a"),)), Filters((("device", "mobile"),)),
            Filters((("source", "google.com"),)), Filters()]  # fmt: skip
+OTHER = [
+    Filters((("browser", "Firefox"),)),
+    Filters((("browser", "Chrome"),)),
+    Filters((("country", "FR"), ("page", "/a"))),
+]
 
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -50,10 +55,12 @@ def first_day() -> list[dict[str, object]]:
 
 @pytest.fixture
 def settled(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    """DAY1's visits, then a visit on DAY2 noon: DAY1 is settled, its pairs not built yet."""
+    """DAY1's visits, then two on DAY2 (the first final by noon): DAY1 is settled, its pairs
+    not built yet; DAY2 is moving."""
     monkeypatch.setattr(rollups, "PERSIST_SECONDS", 0.0)
     clean(runtime)
     ingest(runtime, [first_day()[:7], first_day()[7:]])
+    ingest(runtime, [[row("u", at(DAY2, 10), "/b", country="DE", browser="Chrome")]])
     ingest(runtime, [[row("w", at(DAY2, 12), "/a", country="FR")]])
     yield runtime
     clean(runtime)
@@ -72,11 +79,11 @@ def waiting(session: Session, day: dt.date) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def assert_like_raw(session: Session) -> None:
-    for filters in FILTERS:
+def assert_like_raw(session: Session, filters_list: list[Filters] = FILTERS) -> None:
+    for filters in filters_list:
         visits = raw.load(session, SITE, BOTH, filters)
         board = queries.dashboard(session, SITE, BOTH, filters, limit=1000)
-        assert board.source == "rollups"
+        assert board.source == ("rollups" if filters in FILTERS else "visit columns")
         assert board.totals == raw.totals_of(visits), filters
         assert board.series == raw.series_of(visits, BOTH), filters
         for dimension in DIMENSIONS:
@@ -151,10 +158,44 @@ def test_co5_a_block_read_then_deleted_and_rewritten_is_read_again(settled: Runt
     get new ids, never an old one."""
     with settled.transaction() as s:
         assert_like_raw(s)
-        first = s.scalars(select(RecentVisits.id)).all()
+        first = s.scalars(select(RecentVisits.id).where(RecentVisits.day == DAY1)).all()
     with settled.transaction() as s:
         recompute.recompute_day(s, SITE, DAY1)
     with settled.transaction() as s:
-        again = s.scalars(select(RecentVisits.id)).all()
+        again = s.scalars(select(RecentVisits.id).where(RecentVisits.day == DAY1)).all()
         assert set(again).isdisjoint(first)
+        assert_like_raw(s)
+
+
+def test_co5_other_filters_read_moving_days_from_waiting_blocks(settled: Runtime) -> None:
+    with settled.transaction() as s:
+        assert waiting(s, DAY2) == 1
+        assert_like_raw(s, OTHER)  # builds DAY1's visit columns
+    with settled.transaction() as s, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scan, "load", lambda *a, **k: pytest.fail("moving day replayed"))
+        assert_like_raw(s, OTHER)
+
+
+def test_co5_days_moving_at_an_upgrade_are_replayed(settled: Runtime) -> None:
+    """Before this version a final visit went to pair rows, not to a block: the days moving
+    when it was installed are replayed from their events."""
+    with settled.transaction() as s:
+        s.execute(delete(RecentVisits).where(RecentVisits.day == DAY2))  # as if in pair rows
+        state = s.get(SiteState, SITE)
+        assert state is not None
+        state.blocks_since = state.flushed_before
+    with settled.transaction() as s:
+        assert_like_raw(s, OTHER)
+
+
+def test_co5_a_built_day_read_as_moving_is_replayed(settled: Runtime) -> None:
+    """Should the settled day ever move back before a built day, that day's final visits are
+    in its pair rows, not in blocks: it is replayed."""
+    run_jobs(settled)
+    with settled.transaction() as s:
+        state = s.get(SiteState, SITE)
+        assert state is not None
+        state.open_since = at(DAY1, 0)
+    with settled.transaction() as s:
+        assert_like_raw(s, OTHER)
         assert_like_raw(s)

@@ -74,6 +74,12 @@ class SiteState(Base):
     revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """Goes up when a day before `open_since` changes (a late event), so answers cached for
     those days are dropped; a recompute changes `epoch` instead."""
+    blocks_since: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """Visits final since this time are in `RecentVisits` or built pair rollups; before it
+    (an upgrade from a version that wrote pair rows as visits ended) they may be in pair rows
+    only. None: since the site's first visit."""
 
 
 class DayColumns(Base):

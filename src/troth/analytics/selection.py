@@ -1,7 +1,8 @@
 """Filters the rollups do not hold, answered from visit columns (`columns.py`).
 
-Settled days come as stored blocks (`column_days.py`); the days still moving are replayed
-from their events (`scan.py`) and turned into blocks the same way. Each block is cut to the
+Settled days come as stored blocks (`column_days.py`); the days still moving are their
+final visits' waiting blocks (`recent.py`) and their open visits replayed from events, turned
+into blocks the same way. Each block is cut to the
 visits matching every filter (a mask), and only those are held. Totals, the series and each
 breakdown are then sums and distinct counts over them: one sort per breakdown, no loop per
 visit.
@@ -20,12 +21,13 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, repository, scan
+from troth.analytics import column_days, pair_days, recent, repository, scan, sessions
 from troth.analytics.columns import (
     CODED,
     Entries,
     VisitColumns,
     Vocabulary,
+    concat,
     from_visits,
     subset,
 )
@@ -39,7 +41,8 @@ from troth.analytics.figures import (
     make_row,
     make_totals,
 )  # fmt: skip
-from troth.analytics.raw import RawVisit
+from troth.analytics.models import SiteState
+from troth.analytics.raw import RawVisit, day_start
 from troth.analytics.visits import Counts, utc
 
 Mask = npt.NDArray[np.bool_]
@@ -65,11 +68,52 @@ def select_visits(session: Session, site: str, period: Period, filters: Filters)
             chosen.append(matching(block, filters, words))
     if period.end >= settled:
         moving = Period(max(period.start, settled), period.end)
-        by_day: dict[dt.date, list[RawVisit]] = defaultdict(list)
-        for visit in scan.load(session, site, moving, filters):
-            by_day[visit.day].append(visit)
-        chosen += [from_visits(day, found, words) for day, found in sorted(by_day.items())]
+        waiting = _whole_waiting_days(session, state, moving)
+        chosen += _waiting_and_open(session, state, waiting, filters, words)
+        for day in moving.each_day():
+            if day not in waiting:
+                found = scan.load(session, site, Period(day, day), filters)
+                if found:
+                    chosen.append(from_visits(day, found, words))
+    chosen.sort(key=lambda block: block.day)
     return Selection(chosen, words)
+
+
+def _whole_waiting_days(session: Session, state: SiteState | None, moving: Period) -> list[dt.date]:
+    """The moving days whose final visits are all in waiting blocks: not built (an event
+    that came late can make a built day move again) and not moving already when this version
+    was installed (their earlier visits went to pair rows)."""
+    if state is None:
+        return []
+    since = utc(state.blocks_since) if state.blocks_since is not None else None
+    days = [d for d in moving.each_day() if since is None or since <= day_start(d)]
+    built = pair_days.built_days(session, state.site, days)
+    return [day for day in days if day not in built]
+
+
+def _waiting_and_open(
+    session: Session, state: SiteState | None, days: list[dt.date], filters: Filters,
+    words: Vocabulary,
+) -> list[VisitColumns]:  # fmt: skip
+    """These days' visits: the final ones from their waiting blocks (kept in memory between
+    views), the open ones replayed from their events. One block a day."""
+    if state is None or not days:
+        return []
+    by_day: dict[dt.date, list[VisitColumns]] = defaultdict(list)
+    for block in recent.blocks(session, state.site, min(days), max(days), words):
+        if block.day in days:
+            by_day[block.day].append(matching(block.columns, filters, words))
+    since, first = utc(state.flushed_before), day_start(min(days))
+    start = max(utc(state.open_since), first - dt.timedelta(days=1))
+    end = day_start(max(days)) + dt.timedelta(days=1)
+    opened: dict[dt.date, list[RawVisit]] = defaultdict(list)
+    for visit in sessions.open_visits(session, state.site, since, start, end):
+        found = scan.as_raw(visit)
+        if found.day in days and all(found.matches(d, v) for d, v in filters.values):
+            opened[found.day].append(found)
+    for day, visits in opened.items():
+        by_day[day].append(from_visits(day, visits, words))
+    return [concat(found) for _, found in sorted(by_day.items())]
 
 
 def matching(block: VisitColumns, filters: Filters, words: Vocabulary) -> VisitColumns:

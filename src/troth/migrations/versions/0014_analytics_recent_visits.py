@@ -2,7 +2,8 @@
 
 Days already settled hold complete pair rollups (they were written visit by visit), so they
 are marked built. The days still moving keep the pair rows they have; their later visits
-go to `analytics_recent_visits` until the day is built from its events.
+go to `analytics_recent_visits` until the day is built from its events. `blocks_since` says
+from when the waiting blocks hold every final visit.
 
 Revision ID: 0014_analytics_recent_visits
 Revises: 0013_analytics_day_columns
@@ -22,6 +23,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("analytics_state") as batch:
+        batch.add_column(sa.Column("blocks_since", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE analytics_state SET blocks_since = flushed_before")
     with op.batch_alter_table("analytics_day_columns") as batch:
         batch.add_column(
             sa.Column("pairs", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -83,3 +87,5 @@ def downgrade() -> None:
     op.drop_table("analytics_recent_visits")
     with op.batch_alter_table("analytics_day_columns") as batch:
         batch.drop_column("pairs")
+    with op.batch_alter_table("analytics_state") as batch:
+        batch.drop_column("blocks_since")
