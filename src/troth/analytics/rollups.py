@@ -27,7 +27,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from troth.analytics import column_days, pair_days, parts, recent, repository, scan, sessions
-from troth.analytics.fanout import Final, fan_out
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import (
     Counts,
@@ -36,7 +35,7 @@ from troth.analytics.visits import (
     accumulate,
     as_counts,
     contribution,
-    rows,
+    row_keys,
 )
 
 PENDING = "troth.analytics.batches"
@@ -102,17 +101,13 @@ def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits)
     """Count each visit that became final in the unfiltered sketches; keep it for `persist`."""
     for site, epoch in batch.epochs.items():
         cache.drop_epochs_except(site, epoch)
-    by_site: dict[tuple[str, int], list[Final]] = defaultdict(list)
     for site, visit in batch.final:
         epoch = batch.epochs[site]
         if not cache.has(site, epoch, visit.day):
             stored = repository.day_sketches(session, site, visit.day, ("", ""))
             cache.day(site, epoch, visit.day, stored)
-        by_site[(site, epoch)].append(Final(visit.day, visit.visitor_key, list(rows(visit)), []))
+        cache.add_unfiltered(site, epoch, visit.day, visit.visitor_key, row_keys(visit))
         cache.finals.setdefault((site, epoch), []).append(visit)
-    for (site, epoch), finals in by_site.items():
-        for fanned in fan_out(finals):
-            cache.add(site, epoch, fanned)
 
 
 def place_final(session: Session, site: str, visits: list[Visit]) -> None:

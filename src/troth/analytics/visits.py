@@ -173,6 +173,20 @@ def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
         yield "event", name, (0, count, 1, 0, 0)
 
 
+def row_keys(visit: Visit) -> Iterator[tuple[str, str]]:
+    """The (dimension, value) of each row `rows` gives, without the counts."""
+    yield "", ""
+    yield from visit.values.items()
+    if visit.entry is not None:
+        yield "entry_page", visit.entry[1]
+    if visit.exit is not None:
+        yield "exit_page", visit.exit[1]
+    for path in visit.page_views:
+        yield "page", path
+    for name in visit.custom:
+        yield "event", name
+
+
 def contribution(visit: Visit | None) -> dict[Key, Counts]:
     """The unfiltered figures of a visit: kept current batch by batch, so open visits count."""
     if visit is None:
