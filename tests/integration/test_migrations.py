@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from troth import migrate
+from troth.db import make_engine
 from troth.models import metadata
 from troth.runtime import Runtime
 
@@ -28,3 +32,36 @@ def test_sqlite_runs_with_wal_and_secure_delete(runtime: Runtime) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA secure_delete")).scalar() == 1
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+
+
+def test_co5_upgrading_marks_settled_days_built_and_keeps_moving_ones_apart(
+    tmp_path: Path,
+) -> None:
+    """Before 0014 pair rows were written as visits ended: the days settled then hold all
+    their visits and are marked built; the moving day is not, and `blocks_since` says from
+    when the waiting blocks hold every final visit."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0013_analytics_day_columns")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO analytics_state (site, epoch, flushed_before, open_since, revision) "
+            "VALUES ('s.example', 1, '2026-03-03 10:00:00', '2026-03-03 09:20:00', 0)"
+        ))  # fmt: skip
+        for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
+            conn.execute(text(
+                "INSERT INTO analytics_rollups VALUES ('s.example', '', '', '', :day, '', "
+                "1, 1, 1, 1, 0)"
+            ), {"day": day})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO analytics_day_columns (site, day, version, data) "
+            "VALUES ('s.example', '2026-03-02', 3, NULL)"
+        ))  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        days = conn.execute(text(
+            "SELECT day, version, pairs FROM analytics_day_columns ORDER BY day"
+        )).all()  # fmt: skip
+        since = conn.execute(text("SELECT blocks_since FROM analytics_state")).scalar()
+    assert [tuple(d) for d in days] == [("2026-03-01", 1, 1), ("2026-03-02", 3, 1)]
+    assert str(since).startswith("2026-03-03 10:00:00")
+    engine.dispose()

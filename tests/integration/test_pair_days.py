@@ -19,6 +19,7 @@ from tests.unit.analytics.support import SITE, clean, ingest, row
 from troth.analytics import pair_days, queries, raw, recent, recompute, rollups, scan
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState
+from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
 from troth.jobs.registry import registry
 from troth.jobs.worker import run_once
@@ -159,11 +160,13 @@ def test_co5_a_block_read_then_deleted_and_rewritten_is_read_again(settled: Runt
     with settled.transaction() as s:
         assert_like_raw(s)
         first = s.scalars(select(RecentVisits.id).where(RecentVisits.day == DAY1)).all()
-    with settled.transaction() as s:
+    with settled.transaction() as s:  # an erasure: one visitor's events go
+        s.execute(delete(StoredEvent).where(StoredEvent.visitor_key == "v0"))
         recompute.recompute_day(s, SITE, DAY1)
     with settled.transaction() as s:
         again = s.scalars(select(RecentVisits.id).where(RecentVisits.day == DAY1)).all()
         assert set(again).isdisjoint(first)
+        assert waiting(s, DAY1) == 7
         assert_like_raw(s)
 
 
@@ -199,3 +202,50 @@ def test_co5_a_built_day_read_as_moving_is_replayed(settled: Runtime) -> None:
     with settled.transaction() as s:
         assert_like_raw(s, OTHER)
         assert_like_raw(s)
+
+
+def test_co5_a_late_visit_is_written_with_its_batch_before_its_days_job_runs(
+    settled: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A late visit is final at once: written with the batch that brought it, it is in the
+    day's blocks when the job replays the day, and never added a second time."""
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
+    ingest(settled, [[row("late", at(DAY1, 20), "/late", country="FR")]])
+    with settled.transaction() as s:
+        assert waiting(s, DAY1) == 9
+    run_jobs(settled)
+    with settled.transaction() as s:
+        rollups.persist_now(s)
+    with settled.transaction() as s:
+        assert_like_raw(s)
+
+
+def test_co5_a_late_visit_on_a_built_day_renews_a_cached_view(
+    settled: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_jobs(settled)
+    with settled.transaction() as s:
+        assert_like_raw(s)  # DAY1 is now kept in memory
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
+    ingest(settled, [[row("late", at(DAY1, 20), "/late", country="FR")]])
+    with settled.transaction() as s:
+        assert waiting(s, DAY1) == 0
+        assert_like_raw(s)
+
+
+def test_co5_another_sites_batch_never_writes_what_a_recompute_made_stale(
+    settled: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Final visits held in memory when their site is recomputed (here after "w" is erased)
+    are dropped, even when another site's batch is the one that writes."""
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
+    ingest(settled, [[row("x", at(DAY2, 12, 45), "/a", country="FR")]])  # makes "w" final
+    with settled.transaction() as s:
+        s.execute(delete(StoredEvent).where(StoredEvent.visitor_key == "w"))
+        recompute.recompute_day(s, SITE, DAY2)
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 0.0)
+    ingest(settled, [[row("o", at(DAY2, 13), "/", site="other.example")]])
+    ingest(settled, [[row("y", at(DAY2, 14), "/b", country="DE")]])
+    with settled.transaction() as s:
+        assert_like_raw(s)
+        assert_like_raw(s, OTHER)

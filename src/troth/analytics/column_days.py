@@ -3,8 +3,10 @@
 A day is settled once no open visit starts on it or before (`SiteState.open_since`), so its
 visits change only when an event arrives late or the day is recomputed; both call
 `invalidate`, which raises the day's version and empties its block. A block is built from
-the day's events (the same replay as the ingester's) the first time a filter needs it, and
-written only if the version it was built under is still the day's version.
+the day's events (the same replay as the ingester's) by the day's job when it settles
+(`pair_days.py`, from the replay its pair rollups are built from), or the first time a
+filter needs it; it is written only if the version it was built under is still the day's
+version.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def _read(
 
 
 def build(session: Session, site: str, days: Sequence[dt.date]) -> int:
-    """Build and store the blocks these days lack (the job run as days settle); how many."""
+    """Build and store the blocks these days lack (`troth analytics build-columns`); how many."""
     c = DayColumns
     ready = set(session.scalars(
         select(c.day).where(c.site == site, c.day.in_(list(days)), c.data.is_not(None))

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from troth.db import Base
@@ -59,8 +69,9 @@ class Sketch(Base):
 class SiteState(Base):
     """Per site: which visits the sketches already hold, and a token that says when to reload.
 
-    Visits whose last event is before `flushed_before` are final and in the sketches; later
-    ones are open and are read from raw events at query time. A recompute changes `epoch`,
+    Visits whose last event is before `flushed_before` are final: in the sketches, and in
+    their day's waiting blocks or pair rollups; later ones are open and are read from raw
+    events at query time. A recompute changes `epoch`,
     which tells the ingester to rebuild its in-memory visits from raw events.
     """
 
@@ -74,9 +85,7 @@ class SiteState(Base):
     revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     """Goes up when a day before `open_since` changes (a late event), so answers cached for
     those days are dropped; a recompute changes `epoch` instead."""
-    blocks_since: Mapped[dt.datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    blocks_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """Visits final since this time are in `RecentVisits` or built pair rollups; before it
     (an upgrade from a version that wrote pair rows as visits ended) they may be in pair rows
     only. None: since the site's first visit."""
@@ -100,7 +109,7 @@ class DayColumns(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    pairs: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    pairs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RecentVisits(Base):
@@ -119,7 +128,9 @@ class RecentVisits(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     site: Mapped[str] = mapped_column(String(253))
     day: Mapped[dt.date] = mapped_column(Date)
     visits: Mapped[int] = mapped_column(Integer)

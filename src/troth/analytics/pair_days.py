@@ -4,8 +4,9 @@ While a day moves, its final visits wait as blocks (`recent.py`): the ingester w
 block a watermark instead of touching some 70 pair rows and sketches per visit. When the
 day settles, its job replays the day's events once, writes every pair row and sketch of the
 day, deletes its blocks and marks the day built, all in one transaction, so a reader sees
-the visits in one place or the other. A visit that becomes final on a built day (an event
-that arrived late) is added to the pair rows by the ingester as before.
+the visits in one place or the other (the day's visit columns, built from the same replay,
+are stored apart on PostgreSQL: they are versioned, see `column_days.py`). A visit that
+becomes final on a built day (an event that arrived late) goes to its pair rows directly.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.raw import RawVisit
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import utc
+from troth.analytics.visits import Key, accumulate, as_counts, utc
 from troth.jobs import queue
 from troth.jobs.registry import registry
 
@@ -39,11 +40,16 @@ def settle(session: Session, site: str, open_since: dt.datetime) -> None:
     if before is None or utc(open_since).date() <= utc(before).date():
         return
     r = RecentVisits
-    days = session.scalars(select(r.day).distinct().where(
-        r.site == site, r.day >= utc(before).date(), r.day < utc(open_since).date()
-    ).order_by(r.day))  # fmt: skip
-    for day in days:
-        queue.enqueue(session, JOB_KIND, {"site": site, "day": day.isoformat()})
+    settled = utc(open_since).date()
+    days = session.scalars(
+        select(r.day).distinct().where(r.site == site, r.day < settled).order_by(r.day)
+    )
+    for day in days:  # days left waiting before (a late visit, a failed job) are queued again
+        queue_day(session, site, day)
+
+
+def queue_day(session: Session, site: str, day: dt.date) -> None:
+    queue.enqueue(session, JOB_KIND, {"site": site, "day": day.isoformat()})
 
 
 def _job(session: Session, payload: dict[str, Any]) -> None:
@@ -97,11 +103,12 @@ def add(
     cache = DayCache()
     for day, sketches in stored.items():
         cache.day(site, 0, day, sketches)
+    counts: dict[Key, list[int]] = {}
     for fanned in fan_out(finals):
+        accumulate(counts, fanned.counts.items())
         filtered = [found for found in fanned.visitors if found[1][0]]
         cache.add(site, 0, Fanned(fanned.counts, filtered))
-    for counts in cache.take_pairs().values():
-        repository.add_counts(session, site, counts)
+    repository.add_counts(session, site, {key: as_counts(row) for key, row in counts.items()})
     repository.put_sketches(session, cache.take_touched())
 
 

@@ -56,6 +56,8 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     else:
         final_visits = [v for v in visits if v.last < flushed_before]
         recent.add(session, site, day, final_visits)
+        if final_visits and day < utc(state.open_since).date():
+            pair_days.queue_day(session, site, day)
     state.epoch = new_visit_id()
     session.flush()
 

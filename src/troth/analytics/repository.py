@@ -116,6 +116,13 @@ def state(session: Session, site: str) -> SiteState | None:
     return session.get(SiteState, site)
 
 
+def states(session: Session, sites: Sequence[str]) -> dict[str, SiteState]:
+    if not sites:
+        return {}
+    found = session.scalars(select(SiteState).where(SiteState.site.in_(list(sites))))
+    return {state.site: state for state in found}
+
+
 def delete_day(session: Session, site: str, day: dt.date) -> None:
     for table in (Rollup, Sketch):
         session.execute(delete(table).where(table.site == site, table.day == day))

@@ -36,6 +36,7 @@ from troth.analytics.visits import (
     as_counts,
     contribution,
     row_keys,
+    utc,
 )
 
 PENDING = "troth.analytics.batches"
@@ -60,15 +61,21 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     cache = _caches.setdefault(sessions.database_of(session), DayCache())
     record_final(session, cache, batch)
     cache.watermarks.update(batch.watermarks)
-    if time.monotonic() - cache.persisted_at >= PERSIST_SECONDS:
+    # A late visit is final at once, and before the stored watermark: it is written now, with
+    # the batch that changed its day, so neither its day's job nor a cached view misses it.
+    if batch.late or time.monotonic() - cache.persisted_at >= PERSIST_SECONDS:
         persist(session, cache)
 
 
 def persist(session: Session, cache: DayCache) -> None:
     """Write newly final visits (sketches, and the blocks or pair rollups of their days) with
     the watermark they reach."""
+    states = repository.states(session, list(cache.epochs))
+    for site, state in states.items():  # a recompute since: what this process holds is stale
+        cache.drop_epochs_except(site, state.epoch)
     for site, visits in cache.take_finals().items():
-        place_final(session, site, visits)
+        settled = utc(states[site].open_since).date() if site in states else dt.date.min
+        place_final(session, site, visits, settled)
     repository.put_sketches(session, cache.take_touched())
     for site, (flushed_before, open_since) in cache.watermarks.items():
         pair_days.settle(session, site, open_since)
@@ -79,9 +86,11 @@ def persist(session: Session, cache: DayCache) -> None:
 
 
 def persist_now(session: Session) -> None:
-    """Write pending sketches now (at shutdown, or before a benchmark reads)."""
+    """Write what is pending now (at shutdown, or before a benchmark reads): sketches, final
+    visits, the watermark and the jobs of the days that settle."""
     cache = _caches.get(sessions.database_of(session))
     if cache is not None:
+        repository.lock_rollups(session)
         persist(session, cache)
 
 
@@ -110,8 +119,12 @@ def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits)
         cache.finals.setdefault((site, epoch), []).append(visit)
 
 
-def place_final(session: Session, site: str, visits: list[Visit]) -> None:
-    """Final visits go to their day's waiting blocks, or to its pair rollups once built."""
+def place_final(session: Session, site: str, visits: list[Visit], settled: dt.date) -> None:
+    """Final visits go to their day's waiting blocks, or to its pair rollups once built.
+
+    A visit on a settled day (an event that came late) changes what views keep of that day:
+    the site's revision goes up. Its day's job is queued again if the day waits for one.
+    """
     by_day: dict[dt.date, list[Visit]] = defaultdict(list)
     for visit in visits:
         by_day[visit.day].append(visit)
@@ -119,10 +132,14 @@ def place_final(session: Session, site: str, visits: list[Visit]) -> None:
     for day, found in sorted(by_day.items()):
         if day not in built:
             recent.add(session, site, day, [scan.as_raw(v) for v in found])
+            if day < settled:
+                pair_days.queue_day(session, site, day)
     late = [scan.as_raw(v) for day in sorted(built) for v in by_day[day]]
     if late:
         stored = {day: repository.day_sketches(session, site, day, None) for day in built}
         pair_days.add(session, site, stored, [pair_days.final(v) for v in late])
+    if min(by_day, default=settled) < settled:
+        repository.bump_revision(session, site)
 
 
 def forget(database: str | None = None) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import datasketches as ds
 
 from troth.analytics.fanout import Fanned, SubKey
-from troth.analytics.visits import Counts, Key, Visit, accumulate, as_counts
+from troth.analytics.visits import Visit
 
 LG_TOTAL = 16
 LG_ROW = 12
@@ -92,15 +92,16 @@ def estimate(sketch: ds.hll_sketch) -> tuple[int, bool]:
 
 
 class DayCache:
-    """One ingester's sketches of recent days and the pair counts of visits that became final,
-    updated in memory and written now and then (with the watermark that says what they hold).
+    """One ingester's sketches of recent days and the visits that became final, updated in
+    memory and written now and then (with the watermark that says what they hold).
     """
 
     def __init__(self) -> None:
         self.days: dict[tuple[str, int, dt.date], dict[SubKey, ds.hll_sketch]] = {}
         self.touched: dict[tuple[str, int, dt.date], set[SubKey]] = defaultdict(set)
         self.watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = {}
-        self.pairs: dict[tuple[str, int], dict[Key, list[int]]] = {}
+        self.epochs: dict[str, int] = {}
+        """The epoch each site's pending writes belong to."""
         self.finals: dict[tuple[str, int], list[Visit]] = {}
         """Visits that became final since the last write, to be placed by `rollups.persist`."""
         self.persisted_at = time.monotonic()
@@ -117,8 +118,7 @@ class DayCache:
         return (site, epoch, day) in self.days
 
     def add(self, site: str, epoch: int, fanned: Fanned) -> None:
-        """Count final visits: their pair counts, and their visitors in every sketch."""
-        accumulate(self.pairs.setdefault((site, epoch), {}), fanned.counts.items())
+        """Count final visits' visitors in the sketches of their keys."""
         for day, sub, visitors in fanned.visitors:
             sketches = self.days[(site, epoch, day)]
             sketch = sketches.get(sub)
@@ -146,13 +146,6 @@ class DayCache:
             sketch.update(visitor)
             touched.add(sub)
 
-    def take_pairs(self) -> dict[str, dict[Key, Counts]]:
-        out: dict[str, dict[Key, Counts]] = {}
-        for (site, _), pending in self.pairs.items():
-            out.setdefault(site, {}).update({key: as_counts(r) for key, r in pending.items()})
-        self.pairs.clear()
-        return out
-
     def take_finals(self) -> dict[str, list[Visit]]:
         out: dict[str, list[Visit]] = defaultdict(list)
         for (site, _), visits in self.finals.items():
@@ -174,13 +167,15 @@ class DayCache:
         self.touched.pop(key, None)
 
     def drop_epochs_except(self, site: str, epoch: int) -> None:
-        """What an earlier epoch held (the site's analytics were rebuilt) is never written."""
+        """What an earlier epoch held (the site's analytics were rebuilt) is never written:
+        its sketches, its final visits, and the watermark that would say they were."""
         for key in [k for k in self.days if k[0] == site and k[1] != epoch]:
             self.drop(key)
-        for pair in [k for k in self.pairs if k[0] == site and k[1] != epoch]:
-            del self.pairs[pair]
         for pair in [k for k in self.finals if k[0] == site and k[1] != epoch]:
             del self.finals[pair]
+        if self.epochs.get(site, epoch) != epoch:
+            self.watermarks.pop(site, None)
+        self.epochs[site] = epoch
 
     def evict(self) -> None:
         """Keep the newest KEPT_DAYS days per site and epoch."""

@@ -20,6 +20,8 @@ revision = "0014_analytics_recent_visits"
 down_revision = "0013_analytics_day_columns"
 branch_labels = None
 depends_on = None
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""SQLite's AUTOINCREMENT (ids never reused) needs exactly INTEGER PRIMARY KEY."""
 
 
 def upgrade() -> None:
@@ -32,7 +34,7 @@ def upgrade() -> None:
         )
     op.create_table(
         "analytics_recent_visits",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
         sa.Column("site", sa.String(253), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("visits", sa.Integer(), nullable=False),
@@ -75,8 +77,9 @@ def _mark_settled_days_built() -> None:
 
 
 def _date(value: object) -> dt.date:
+    """The UTC date of a stored time (PostgreSQL gives it in the session's time zone)."""
     if isinstance(value, dt.datetime):
-        return value.date()
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
