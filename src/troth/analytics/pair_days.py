@@ -12,6 +12,7 @@ becomes final on a built day (an event that arrived late) goes to its pair rows 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from troth.analytics import column_days, raw, recent, repository, scan
-from troth.analytics.fanout import Fanned, Final, fan_out
+from troth.analytics.fanout import Fanned, Final, SubKey, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.raw import RawVisit
@@ -91,23 +92,26 @@ def write(session: Session, site: str, day: dt.date, visits: Sequence[RawVisit])
         session.execute(delete(table).where(
             table.site == site, table.day == day, table.filter_dim != ""
         ))  # fmt: skip
-    add(session, site, {day: {}}, [final(visit) for visit in visits])
+    add(session, site, [final(visit) for visit in visits], fresh=True)
 
 
-def add(
-    session: Session, site: str, stored: dict[dt.date, dict[tuple[str, str, str, str], bytes]],
-    finals: Sequence[Final],
-) -> None:  # fmt: skip
-    """Add final visits to the pair rows and pair sketches of their days (`stored` holds
-    those days' pair sketches as they are now)."""
+def add(session: Session, site: str, finals: Sequence[Final], fresh: bool = False) -> None:
+    """Add final visits to the pair rows and pair sketches of their days. `fresh`: the days'
+    pair rows were just deleted; else the sketches these visits touch are read first (only
+    those: a busy day has hundreds of thousands)."""
+    fanned = list(fan_out(finals))
+    wanted: dict[dt.date, set[SubKey]] = defaultdict(set)
+    for found in fanned:
+        for day, sub, _ in found.visitors:
+            if sub[0]:
+                wanted[day].add(sub)
     cache = DayCache()
-    for day, sketches in stored.items():
-        cache.day(site, 0, day, sketches)
+    for day, subs in wanted.items():
+        cache.day(site, 0, day, {} if fresh else repository.some_sketches(session, site, day, subs))
     counts: dict[Key, list[int]] = {}
-    for fanned in fan_out(finals):
-        accumulate(counts, fanned.counts.items())
-        filtered = [found for found in fanned.visitors if found[1][0]]
-        cache.add(site, 0, Fanned(fanned.counts, filtered))
+    for found in fanned:
+        accumulate(counts, found.counts.items())
+        cache.add(site, 0, Fanned(found.counts, [v for v in found.visitors if v[1][0]]))
     repository.add_counts(session, site, {key: as_counts(row) for key, row in counts.items()})
     repository.put_sketches(session, cache.take_touched())
 

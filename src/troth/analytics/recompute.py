@@ -52,7 +52,7 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     repository.put_sketches(session, cache.take_touched())
     recent.forget_day(session, site, day)
     if built:
-        pair_days.add(session, site, {day: {}}, finals)
+        pair_days.add(session, site, finals, fresh=True)
     else:
         final_visits = [v for v in visits if v.last < flushed_before]
         recent.add(session, site, day, final_visits)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, text, union_all, update
+from sqlalchemy import Select, delete, func, select, text, tuple_, union_all, update
 from sqlalchemy.orm import Session
 
 from troth.analytics.models import Rollup, SiteState, Sketch
@@ -84,19 +84,32 @@ def put_sketches(
 
 
 def day_sketches(
-    session: Session, site: str, day: dt.date, slice_: tuple[str, str] | None
+    session: Session, site: str, day: dt.date, slice_: tuple[str, str]
 ) -> dict[tuple[str, str, str, str], bytes]:
-    """The day's sketches: of one slice (the unfiltered one is ("", "")), or every pair
-    slice's when `slice_` is None."""
+    """The day's sketches of one slice (the unfiltered one is ("", ""))."""
     s = Sketch
     stmt = select(s.filter_dim, s.filter_value, s.dimension, s.value, s.sketch).where(
-        s.site == site, s.day == day
+        s.site == site, s.day == day, s.filter_dim == slice_[0], s.filter_value == slice_[1]
     )
-    if slice_ is None:
-        stmt = stmt.where(s.filter_dim != "")
-    else:
-        stmt = stmt.where(s.filter_dim == slice_[0], s.filter_value == slice_[1])
     return {(f, fv, d, v): data for f, fv, d, v, data in session.execute(stmt)}
+
+
+def some_sketches(
+    session: Session, site: str, day: dt.date, keys: Iterable[tuple[str, str, str, str]]
+) -> dict[tuple[str, str, str, str], bytes]:
+    """The day's sketches of these (filter_dim, filter_value, dimension, value) keys."""
+    s = Sketch
+    found: dict[tuple[str, str, str, str], bytes] = {}
+    wanted = sorted(keys)
+    for start in range(0, len(wanted), 500):
+        stmt = select(s.filter_dim, s.filter_value, s.dimension, s.value, s.sketch).where(
+            s.site == site, s.day == day,
+            tuple_(s.filter_dim, s.filter_value, s.dimension, s.value).in_(
+                wanted[start : start + 500]
+            ),
+        )  # fmt: skip
+        found.update({(f, fv, d, v): data for f, fv, d, v, data in session.execute(stmt)})
+    return found
 
 
 def set_watermark(

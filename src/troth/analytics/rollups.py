@@ -136,8 +136,7 @@ def place_final(session: Session, site: str, visits: list[Visit], settled: dt.da
                 pair_days.queue_day(session, site, day)
     late = [scan.as_raw(v) for day in sorted(built) for v in by_day[day]]
     if late:
-        stored = {day: repository.day_sketches(session, site, day, None) for day in built}
-        pair_days.add(session, site, stored, [pair_days.final(v) for v in late])
+        pair_days.add(session, site, [pair_days.final(v) for v in late])
     if min(by_day, default=settled) < settled:
         repository.bump_revision(session, site)
 
