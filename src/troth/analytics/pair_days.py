@@ -112,8 +112,9 @@ def add(session: Session, site: str, finals: Sequence[Final], fresh: bool = Fals
     for found in fanned:
         accumulate(counts, found.counts.items())
         cache.add(site, 0, Fanned(found.counts, [v for v in found.visitors if v[1][0]]))
-    repository.add_counts(session, site, {key: as_counts(row) for key, row in counts.items()})
-    repository.put_sketches(session, cache.take_touched())
+    totals = {key: as_counts(row) for key, row in counts.items()}
+    repository.add_counts(session, site, totals, fresh)
+    repository.put_sketches(session, cache.take_touched(), fresh)
 
 
 def final(visit: RawVisit) -> Final:
