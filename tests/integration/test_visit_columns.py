@@ -269,6 +269,7 @@ def test_co5_the_command_builds_past_days_ahead_of_need(
     assert first.output.endswith("built 4 of 4 days (0 were stored already)\n")
     with week.transaction() as s:
         assert stored(s) == dict.fromkeys(DAYS, (0, True))
+        assert pair_days.built_days(s, SITE, DAYS) == set(DAYS)  # their jobs had not run
     again = cli.invoke(troth_app, ["analytics", "build-columns"])
     assert again.output.endswith("built 0 of 4 days (4 were stored already)\n")
     unknown = cli.invoke(troth_app, ["analytics", "build-columns", "--site", "nowhere.example"])

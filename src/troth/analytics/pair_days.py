@@ -41,11 +41,11 @@ def settle(session: Session, site: str, open_since: dt.datetime) -> None:
     if before is None or utc(open_since).date() <= utc(before).date():
         return
     r = RecentVisits
-    settled = utc(open_since).date()
+    first, settled = utc(before).date(), utc(open_since).date()
     days = session.scalars(
-        select(r.day).distinct().where(r.site == site, r.day < settled).order_by(r.day)
+        select(r.day).distinct().where(r.site == site, r.day >= first, r.day < settled)
     )
-    for day in days:  # days left waiting before (a late visit, a failed job) are queued again
+    for day in sorted(days):  # a later visit on a settled day queues its day again itself
         queue_day(session, site, day)
 
 

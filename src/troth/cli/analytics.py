@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, repository
+from troth.analytics import column_days, pair_days, repository
 from troth.analytics.visits import utc
 from troth.cli import common
 from troth.collect.models import StoredEvent
@@ -33,7 +33,8 @@ def build_columns(
     Filters the rollups do not hold (browser, OS, language, campaign, event, several at
     once) read them; a day without them is built on its first filtered view instead, and a
     job builds each day as it settles. Run this once after an upgrade, or after importing
-    history, so the first filtered view of older days is quick.
+    history, so the first filtered view of older days is quick. A day whose job never ran
+    also gets its pair rollups built.
     """
     runtime = common.runtime()
     with runtime.transaction() as session:
@@ -53,6 +54,7 @@ def build_columns(
                 progress.update(task, description=f"{name} {day.isoformat()}")
                 with runtime.transaction() as session:
                     built += column_days.build(session, name, [day])
+                    pair_days.build_day(session, name, day)  # if its job never ran
                 progress.advance(task)
     typer.echo(f"built {built} of {total} days ({total - built} were stored already)")
 
