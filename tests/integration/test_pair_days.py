@@ -179,16 +179,24 @@ def test_co5_other_filters_read_moving_days_from_waiting_blocks(settled: Runtime
         assert_like_raw(s, OTHER)
 
 
-def test_co5_days_moving_at_an_upgrade_are_replayed(settled: Runtime) -> None:
+def test_co5_days_moving_at_an_upgrade_are_replayed_and_built_whole(settled: Runtime) -> None:
     """Before this version a final visit went to pair rows, not to a block: the days moving
-    when it was installed are replayed from their events."""
+    when it was installed are replayed from their events, and their job replaces those rows."""
     with settled.transaction() as s:
-        s.execute(delete(RecentVisits).where(RecentVisits.day == DAY2))  # as if in pair rows
+        found = s.scalars(select(RecentVisits).where(RecentVisits.day == DAY2)).one()
+        legacy = [v for v in raw.load(s, SITE, Period(DAY2, DAY2)) if v.visitor_key == "u"]
+        pair_days.add(s, SITE, [pair_days.final(v) for v in legacy])  # as the old ingester
+        s.delete(found)
         state = s.get(SiteState, SITE)
         assert state is not None
         state.blocks_since = state.flushed_before
     with settled.transaction() as s:
         assert_like_raw(s, OTHER)
+    ingest(settled, [[row("z", at(DAY2 + dt.timedelta(days=1), 9), "/", country="DE")]])
+    run_jobs(settled)
+    with settled.transaction() as s:
+        assert pair_days.built_days(s, SITE, [DAY2]) == {DAY2}
+        assert_like_raw(s)
 
 
 def test_co5_a_built_day_read_as_moving_is_replayed(settled: Runtime) -> None:

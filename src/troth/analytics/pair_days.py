@@ -23,7 +23,7 @@ from troth.analytics import column_days, raw, recent, repository, scan
 from troth.analytics.fanout import Fanned, Final, SubKey, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
-from troth.analytics.raw import RawVisit
+from troth.analytics.raw import RawVisit, day_start
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import Key, accumulate, as_counts, utc
 from troth.jobs import queue
@@ -79,19 +79,29 @@ def build_day(session: Session, site: str, day: dt.date) -> bool:
     state = repository.state(session, site)
     final_before = utc(state.flushed_before) if state is not None else FAR
     column_days.store_block(session, site, day, now[0], visits)
-    write(session, site, day, [v for v in visits if v.last < final_before])
+    # An unbuilt day has pair rows only if it was moving when this version was installed.
+    since = state.blocks_since if state is not None else None
+    clear = since is not None and day_start(day) < utc(since)
+    write(session, site, day, [v for v in visits if v.last < final_before], clear)
     recent.forget_day(session, site, day)
     column_days.mark_built(session, site, day)
     repository.bump_revision(session, site)  # dashboards holding this day read it again
     return True
 
 
-def write(session: Session, site: str, day: dt.date, visits: Sequence[RawVisit]) -> None:
-    """Replace the day's pair rows and pair sketches with those of these (final) visits."""
-    for table in (Rollup, Sketch):
-        session.execute(delete(table).where(
-            table.site == site, table.day == day, table.filter_dim != ""
-        ))  # fmt: skip
+def write(
+    session: Session, site: str, day: dt.date, visits: Sequence[RawVisit], clear: bool = True
+) -> None:
+    """Replace the day's pair rows and pair sketches with those of these (final) visits.
+
+    `clear=False`: the day has none to replace. Deleting reads every row of the site (the
+    tables are keyed by slice before day), about 0.8 s a table at 1M events on PostgreSQL.
+    """
+    if clear:
+        for table in (Rollup, Sketch):
+            session.execute(delete(table).where(
+                table.site == site, table.day == day, table.filter_dim != ""
+            ))  # fmt: skip
     add(session, site, [final(visit) for visit in visits], fresh=True)
 
 
