@@ -30,6 +30,8 @@ MISSING = -1
 Ints = npt.NDArray[np.int64]
 Codes = npt.NDArray[np.int32]
 Flags = npt.NDArray[np.int8]
+Rows = tuple[npt.NDArray[Any], npt.NDArray[Any], list[npt.NDArray[Any]]]
+"""(value code, visit row, [pageviews, events, bounces, duration]) per row a value counts."""
 
 
 class Vocabulary:
@@ -105,6 +107,29 @@ class VisitColumns:
             self.duration_us, *self.coded.values(),
         ]  # fmt: skip
         return sum(int(a.nbytes) for a in arrays) + self.pages.nbytes + self.custom.nbytes
+
+
+def value_rows(columns: VisitColumns, dimension: str) -> Rows:
+    """Each row a breakdown by `dimension` counts: its value's code, its visit, and its
+    page views, events, bounces and duration (a visit counts once per page it viewed and
+    per custom event it had; the entry and exit pages, once or not at all)."""
+    if dimension in CODED:
+        codes = columns.coded[dimension]
+        rows = np.flatnonzero(codes >= 0)
+        weights: list[npt.NDArray[Any]] = [
+            columns.pageviews, columns.events, columns.bounces, columns.duration_us
+        ]  # fmt: skip
+        return codes[rows], rows, [w[rows] for w in weights]
+    if dimension == "page":
+        pages, at = columns.pages, columns.pages.visit
+        weights = [pages.first, pages.second, columns.bounces[at], columns.duration_us[at]]
+        return pages.code, at, weights
+    if dimension == "event":
+        custom = columns.custom
+        none = np.zeros(len(custom.visit), dtype=np.int32)
+        return custom.code, custom.visit, [none, custom.first, none, none]
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, empty, []
 
 
 def subset(block: VisitColumns, rows: npt.NDArray[np.int64]) -> VisitColumns:

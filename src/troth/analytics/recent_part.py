@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 import datasketches as ds
 import numpy as np
-import numpy.typing as npt
 
 from troth.analytics import sketches
-from troth.analytics.columns import CODED, VisitColumns, Vocabulary, subset
+from troth.analytics.columns import Vocabulary, subset, value_rows
 from troth.analytics.figures import Filters
 from troth.analytics.recent import Block
 from troth.analytics.selection import exact_sums, mask
 from troth.analytics.visits import Counts
 
-Array = npt.NDArray[Any]
-Rows = tuple[Array, Array, list[Array]]
-"""(value code, visit row, [pageviews, events, bounces, duration]) per row a value counts."""
 VIEWS_PER_BLOCK = 16
 """Filters whose view of a block is kept with it (the oldest goes first)."""
 _lock = threading.Lock()
@@ -63,7 +58,7 @@ class BlockView:
         return found
 
     def _count(self, dimension: str) -> dict[str, Counts]:
-        codes, _, weights = _rows(self.columns, dimension)
+        codes, _, weights = value_rows(self.columns, dimension)
         if not len(codes):
             return {}
         present, dense = np.unique(codes, return_inverse=True)
@@ -81,7 +76,7 @@ class BlockView:
         key = (dimension, value)
         if key not in self._value_sketches:
             code = self.words.find(value)
-            codes, rows, _ = _rows(self.columns, dimension)
+            codes, rows, _ = value_rows(self.columns, dimension)
             hit = rows[codes == code].tolist() if code is not None else []
             keys = [self.visitors[n] for n in hit]
             self._value_sketches[key] = _sketch_of(dimension, keys) if keys else None
@@ -113,23 +108,3 @@ def _sketch_of(dimension: str, visitors: Sequence[str]) -> ds.hll_sketch:
     for key in visitors:
         sketch.update(key)
     return sketch
-
-
-def _rows(columns: VisitColumns, dimension: str) -> Rows:
-    if dimension in CODED:
-        codes = columns.coded[dimension]
-        rows = np.flatnonzero(codes >= 0)
-        weights: list[Array] = [
-            columns.pageviews, columns.events, columns.bounces, columns.duration_us
-        ]  # fmt: skip
-        return codes[rows], rows, [w[rows] for w in weights]
-    if dimension == "page":
-        pages, at = columns.pages, columns.pages.visit
-        weights = [pages.first, pages.second, columns.bounces[at], columns.duration_us[at]]
-        return pages.code, at, weights
-    if dimension == "event":
-        custom = columns.custom
-        none = np.zeros(len(custom.visit), dtype=np.int32)
-        return custom.code, custom.visit, [none, custom.first, none, none]
-    empty = np.zeros(0, dtype=np.int64)
-    return empty, empty, []

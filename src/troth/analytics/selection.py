@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from troth.analytics import column_days, pair_days, recent, repository, scan, sessions
 from troth.analytics.columns import (
     CODED,
-    Entries,
     VisitColumns,
     Vocabulary,
     concat,
     from_visits,
     subset,
+    value_rows,
 )
 from troth.analytics.figures import (
     Filters,
@@ -215,16 +215,8 @@ class Selection:
             return NOTHING
         parts: list[Grouped] = []
         for block, start in zip(self.blocks, self.starts, strict=True):
-            entries: Entries = block.pages if dimension == "page" else block.custom
-            visit = entries.visit
-            weights: list[Array]
-            if dimension == "page":
-                weights = [entries.first, entries.second, block.bounces[visit],
-                           block.duration_us[visit]]  # fmt: skip
-            else:
-                none = np.zeros(len(visit), dtype=np.int32)
-                weights = [none, entries.first, none, none]
-            parts.append((entries.code, self.visitor[start + visit.astype(np.int64)], weights))
+            codes, visit, weights = value_rows(block, dimension)
+            parts.append((codes, self.visitor[start + visit.astype(np.int64)], weights))
         if not parts:
             return NOTHING
         return (
