@@ -140,6 +140,7 @@ def test_co5_a_days_blocks_are_merged_as_they_pile_up(
 ) -> None:
     monkeypatch.setattr(rollups, "PERSIST_SECONDS", 0.0)
     monkeypatch.setattr(recent, "MERGE_AT", 3)
+    monkeypatch.setattr(recent, "TIER_ROWS", 2)
     clean(runtime)
     try:
         # Eight visits an hour apart, one batch each: each batch makes the one before final.
