@@ -30,7 +30,7 @@ from troth.analytics.figures import (
 )  # fmt: skip
 from troth.analytics.models import SiteState
 from troth.analytics.parts import ZERO, Days, Slice, add
-from troth.analytics.recent_part import RecentPart
+from troth.analytics.recent_part import BlockView, views
 from troth.analytics.sketches import Merge
 from troth.analytics.visits import Counts, utc
 
@@ -74,12 +74,12 @@ def _open_visits(
 
 def _recent(
     session: Session, site: str, slice_: Slice, period: Period, filters: Filters
-) -> RecentPart:
+) -> list[BlockView]:
     """Final visits not yet in the pair rollups (the unfiltered rollups hold them already)."""
-    words = column_days.vocabulary(session, site)
     if slice_ == ("", ""):
-        return RecentPart([], filters, words)
-    return RecentPart(recent.blocks(session, site, period.start, period.end, words), filters, words)
+        return []
+    words = column_days.vocabulary(session, site)
+    return views(recent.blocks(session, site, period.start, period.end, words), filters, words)
 
 
 class Reader:
@@ -113,7 +113,7 @@ class Reader:
                 merge.add_sketch(part.visitors)
         for visit in self.unsaved:
             counts = add(counts, visit.counts())
-        for view in self.recent.views:
+        for view in self.recent:
             counts = add(counts, view.counts)
             merge.add_sketch(view.sketch())
         merge.add_visitors({visit.visitor_key for visit in self.open})
@@ -130,7 +130,7 @@ class Reader:
                 merges[day].add_sketch(sketch)
         for visit in self.unsaved:
             counts[visit.day] = add(counts.get(visit.day, ZERO), visit.counts())
-        for view in self.recent.views:
+        for view in self.recent:
             counts[view.day] = add(counts.get(view.day, ZERO), view.counts)
             merges[view.day].add_sketch(view.sketch())
         for visit in self.open:
@@ -153,7 +153,7 @@ class Reader:
             found = [part.counts.get(dimension, {}) for _, part in loaded]
             if self.unsaved:
                 found.append({v: c for v, (_, c) in opened[dimension].items()})
-            found += [view.values(dimension) for view in self.recent.views]
+            found += [view.values(dimension) for view in self.recent]
             found.sort(key=len, reverse=True)
             merged = dict(found[0])
             for smaller in found[1:]:
@@ -177,7 +177,7 @@ class Reader:
             for value, (keys, _) in opened[dimension].items():
                 if value in merges:
                     merges[value].add_visitors(keys)
-            for view in self.recent.views:
+            for view in self.recent:
                 for value, merge in merges.items():
                     sketch = view.value_sketch(dimension, value)
                     if sketch is not None:

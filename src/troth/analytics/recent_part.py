@@ -83,12 +83,9 @@ class BlockView:
         return self._value_sketches[key]
 
 
-class RecentPart:
-    def __init__(self, found: Sequence[Block], filters: Filters, words: Vocabulary) -> None:
-        self.views = [view for view in (_view(b, filters, words) for b in found) if view.counts[2]]
-
-    def __bool__(self) -> bool:
-        return bool(self.views)
+def views(found: Sequence[Block], filters: Filters, words: Vocabulary) -> list[BlockView]:
+    """What each block holds that matches the filter (blocks with no such visit left out)."""
+    return [view for view in (_view(b, filters, words) for b in found) if view.counts[2]]
 
 
 def _view(block: Block, filters: Filters, words: Vocabulary) -> BlockView:
