@@ -55,23 +55,6 @@ def _split(
     return found
 
 
-def _open_visits(
-    session: Session, state: SiteState | None, site: str, period: Period, filters: Filters
-) -> list[raw.RawVisit]:
-    """Visits not yet final (so not in the pair rollups and sketches) that start within the
-    period and match the filters, replayed from their events in one query."""
-    if state is None:
-        return []
-    since, start = utc(state.flushed_before), utc(state.open_since)
-    if period.end < start.date():
-        return []
-    first = dt.datetime(period.start.year, period.start.month, period.start.day, tzinfo=dt.UTC)
-    end = first + dt.timedelta(days=period.days + 1)
-    found = sessions.open_visits(session, site, since, max(start, first - DAY), end)
-    visits = [scan.as_raw(v) for v in found if period.start <= v.day <= period.end]
-    return [v for v in visits if all(v.matches(d, value) for d, value in filters.values)]
-
-
 def _recent(
     session: Session, site: str, slice_: Slice, period: Period, filters: Filters
 ) -> list[BlockView]:
@@ -89,7 +72,7 @@ class Reader:
         self.session, self.slice_, self.period = session, slice_, period
         state = repository.state(session, site)
         self.days = _split(session, state, site, slice_, period)
-        self.open = _open_visits(session, state, site, period, filters)
+        self.open = scan.open_visits(session, state, site, period, filters)
         # Open visits are in the unfiltered counts already, not yet in the filtered ones;
         # nor are the final visits of days whose pair rollups are not built yet.
         self.unsaved = self.open if slice_ != ("", "") else []

@@ -14,10 +14,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from troth.analytics import sessions
 from troth.analytics.figures import NO_FILTERS, Filters, Period
+from troth.analytics.models import SiteState
 from troth.analytics.raw import RawVisit, candidates, day_start
 from troth.analytics.sessions import COLUMNS
-from troth.analytics.visits import Visit, as_dicts, replay
+from troth.analytics.visits import Visit, as_dicts, replay, utc
 from troth.collect.models import StoredEvent as E
 
 DAY = dt.timedelta(days=1)
@@ -72,3 +74,20 @@ def _ids(session: Session, site: str, lo: dt.datetime, hi: dt.datetime) -> set[i
 
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
     return [ids[n : n + size] for n in range(0, len(ids), size)]
+
+
+def open_visits(
+    session: Session, state: SiteState | None, site: str, period: Period, filters: Filters
+) -> list[RawVisit]:
+    """Visits not yet final (so not in the pair rollups and sketches) that start within the
+    period and match the filters, replayed from their events in one query."""
+    if state is None:
+        return []
+    since, start = utc(state.flushed_before), utc(state.open_since)
+    if period.end < start.date():
+        return []
+    first = dt.datetime(period.start.year, period.start.month, period.start.day, tzinfo=dt.UTC)
+    end = first + dt.timedelta(days=period.days + 1)
+    found = sessions.open_visits(session, site, since, max(start, first - DAY), end)
+    visits = [as_raw(v) for v in found if period.start <= v.day <= period.end]
+    return [v for v in visits if all(v.matches(d, value) for d, value in filters.values)]

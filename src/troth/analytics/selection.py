@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, pair_days, recent, repository, scan, sessions
+from troth.analytics import column_days, pair_days, recent, repository, scan
 from troth.analytics.columns import (
     CODED,
     VisitColumns,
@@ -103,13 +103,10 @@ def _waiting_and_open(
     for block in recent.blocks(session, state.site, min(days), max(days), words):
         if block.day in days:
             by_day[block.day].append(matching(block.columns, filters, words))
-    since, first = utc(state.flushed_before), day_start(min(days))
-    start = max(utc(state.open_since), first - dt.timedelta(days=1))
-    end = day_start(max(days)) + dt.timedelta(days=1)
     opened: dict[dt.date, list[RawVisit]] = defaultdict(list)
-    for visit in sessions.open_visits(session, state.site, since, start, end):
-        found = scan.as_raw(visit)
-        if found.day in days and all(found.matches(d, v) for d, v in filters.values):
+    span = Period(min(days), max(days))
+    for found in scan.open_visits(session, state, state.site, span, filters):
+        if found.day in days:
             opened[found.day].append(found)
     for day, visits in opened.items():
         by_day[day].append(from_visits(day, visits, words))
