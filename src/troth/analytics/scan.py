@@ -2,8 +2,9 @@
 
 One query narrows the period's events to the visits that can match (`raw.candidates`)
 and reads them in arrival order; the visits are then rebuilt in Python with the same rules
-as at ingest (`visits.Visit`). Used for the days still moving, and to build a settled
-day's visit columns once. `raw.py` answers the same questions in SQL and is kept as
+as at ingest (`visits.Visit`). Used for moving days that waiting blocks cannot give, to
+build a settled day's visit columns once, and (`open_visits`) for the visits not yet final,
+which every view adds. `raw.py` answers the same questions in SQL and is kept as
 the independent oracle the tests compare both against.
 """
 
