@@ -2,17 +2,19 @@
 
 An ingest batch writes no pair row: the visits that become final are stored as one block per
 day (`recent.py`), and a filtered dashboard adds them to the pair rollups. The day's job
-replays its events once, writes its pair rows and sketches, deletes its blocks and marks it
-built; a visit that becomes final on a built day goes to the pair rows directly.
+joins its blocks, writes its pair rows, sketches and visit columns from them (reading no
+event), deletes the blocks and marks it built; a visit that becomes final on a built day goes
+to the pair rows directly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
@@ -116,10 +118,29 @@ def test_co5_the_days_job_builds_its_pairs_and_empties_its_blocks(settled: Runti
         day = s.get(DayColumns, (SITE, DAY1))
         assert day is not None
         assert day.pairs
-        assert day.data is not None  # the visit columns came from the same replay
+        assert day.data is not None  # the visit columns came from the same blocks
         assert s.get(SiteState, SITE).revision == revision + 1  # type: ignore[union-attr]
         assert_like_raw(s)  # the blocks are gone and the cached part was renewed
         assert not pair_days.build_day(s, SITE, DAY1)  # built once
+
+
+def test_co5_the_days_job_reads_its_blocks_not_its_events(settled: Runtime) -> None:
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = settled.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        run_jobs(settled)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert any("analytics_recent_visits" in sql for sql in statements)
+    assert not [sql for sql in statements if re.search(r"\b(FROM|JOIN) events\b", sql)]
+    with settled.transaction() as s:
+        assert pair_rows(s, DAY1) > 0
+        assert_like_raw(s, FILTERS + OTHER)
 
 
 def test_co5_a_visit_final_on_a_built_day_goes_to_its_pair_rows(settled: Runtime) -> None:
@@ -186,7 +207,7 @@ def test_co5_days_moving_at_an_upgrade_are_replayed_and_built_whole(settled: Run
     with settled.transaction() as s:
         found = s.scalars(select(RecentVisits).where(RecentVisits.day == DAY2)).one()
         legacy = [v for v in raw.load(s, SITE, Period(DAY2, DAY2)) if v.visitor_key == "u"]
-        pair_days.add(s, SITE, [pair_days.final(v) for v in legacy])  # as the old ingester
+        pair_days.add(s, SITE, legacy)  # as the old ingester
         s.delete(found)
         state = s.get(SiteState, SITE)
         assert state is not None

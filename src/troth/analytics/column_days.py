@@ -2,11 +2,11 @@
 
 A day is settled once no open visit starts on it or before (`SiteState.open_since`), so its
 visits change only when an event arrives late or the day is recomputed; both call
-`invalidate`, which raises the day's version and empties its block. A block is built from
-the day's events (the same replay as the ingester's) by the day's job when it settles
-(`pair_days.py`, from the replay its pair rollups are built from), or the first time a
-filter needs it; it is written only if the version it was built under is still the day's
-version.
+`invalidate`, which raises the day's version and empties its block. A block is stored by
+the day's job when it settles (`pair_days.py`: the day's waiting blocks joined, the same
+visits its pair rollups are built from), or built from the day's events (the same replay as
+the ingester's) the first time a filter needs it; it is written only if the version it was
+built under is still the day's version.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from troth.analytics.columns import VisitColumns, Vocabulary, decode, encode, re
 from troth.analytics.figures import Period
 from troth.analytics.kept import Kept
 from troth.analytics.models import DayColumns
-from troth.analytics.raw import RawVisit
 from troth.analytics.repository import plain_rows
 from troth.jobs.registry import registry
 
@@ -136,18 +135,16 @@ def _job(session: Session, payload: dict[str, Any]) -> None:
 registry.register(JOB_KIND, _job)
 
 
-def store_block(
-    session: Session, site: str, day: dt.date, version: int, visits: Sequence[RawVisit]
-) -> None:
-    """Store the day's block built from these visits (replayed under `version`) if it has
-    none: its job replays the day once for the block and the pair rollups alike."""
+def store_block(session: Session, site: str, day: dt.date, version: int, data: bytes) -> None:
+    """Store the day's block (encoded, built under `version`) if it has none: its job builds
+    the block and the pair rollups from the same visits."""
     c = DayColumns
     row = session.execute(
         select(c.version, c.data.is_not(None)).where(c.site == site, c.day == day)
     ).first()
     if row is not None and bool(row[1]):
         return
-    _store(session, site, day, version, row is not None, encode(day, visits))
+    _store(session, site, day, version, row is not None, data)
 
 
 def mark_built(session: Session, site: str, day: dt.date) -> None:

@@ -1,10 +1,11 @@
-"""The pair rollups and sketch updates of many final visits at once, computed in arrays.
+"""The pair rollups and sketch updates of a day's final visits, computed from their columns.
 
-A final visit counts in every filtered slice it matches (its source, country and device, and
-each page it viewed) times every row it adds to: about 70 keys a visit. Built key by key in
-Python that product cost about 5 µs a key, most of a batch's time. Here the product, the
-grouping and the sums run in numpy; Python only walks the distinct keys (a few per visit
-once a day's traffic repeats itself) and feeds each key's visitors to its sketch.
+A final visit counts in every filtered slice it is in (its source, country and device, and
+each page it viewed) times every row it adds to (its visit dimensions, entry and exit pages,
+each page viewed and each custom event): about 70 keys a visit. For each pair of a filter
+dimension and a row dimension, numpy builds the product of the visits' slices and rows,
+sorts it by key and sums it; Python only walks the distinct keys (a few per visit once a
+day's traffic repeats itself) and hands each key its visitors for the sketch.
 """
 
 from __future__ import annotations
@@ -12,26 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from troth.analytics.visits import Counts, Key
+from troth.analytics.columns import CODED, VisitColumns, Vocabulary, value_rows
+from troth.analytics.visits import ROLLUP_FILTERS, Counts, Key
 
 SubKey = tuple[str, str, str, str]
 """(filter_dim, filter_value, dimension, value): a key within one day."""
-UNFILTERED = ("", "")
-CHUNK = 20_000
-"""Visits per array pass: keeps the product's arrays to tens of megabytes."""
-
-
-@dataclass(frozen=True)
-class Final:
-    """What a final visit adds: its unfiltered rows, and the filtered slices it is in."""
-
-    day: dt.date
-    visitor: str
-    own: Sequence[tuple[str, str, Counts]]
-    slices: Sequence[tuple[str, str]]
+ROWS = ("", *CODED, "page", "event")
+"""The dimensions of the rows a visit adds to ("" is its unfiltered total)."""
+Array = npt.NDArray[Any]
 
 
 @dataclass
@@ -39,59 +33,88 @@ class Fanned:
     counts: dict[Key, Counts]
     """Filtered keys only: the unfiltered counts are kept batch by batch elsewhere."""
     visitors: list[tuple[dt.date, SubKey, list[str]]]
-    """Every key's visitors (the unfiltered keys included), for the sketches."""
+    """Every key's visitors, for the sketches."""
 
 
-def fan_out(visits: Sequence[Final]) -> Iterator[Fanned]:
-    for start in range(0, len(visits), CHUNK):
-        yield _fan_out(visits[start : start + CHUNK])
+@dataclass
+class _Rows:
+    """One dimension's rows, in visit order, and where each visit's rows begin."""
+
+    code: Array
+    visit: Array
+    weights: list[Array]
+    """Page views, events, bounces, duration: a row counts one visit."""
+    start: Array
+    count: Array
 
 
-def _fan_out(visits: Sequence[Final]) -> Fanned:
-    rows: dict[tuple[str, str], int] = {}
-    slices: dict[tuple[dt.date, str, str], int] = {}
-    own_visit: list[int] = []
-    own_code: list[int] = []
-    own_counts: list[Counts] = []
-    slice_visit: list[int] = []
-    slice_code: list[int] = []
-    for index, visit in enumerate(visits):
-        for dim, value, figures in visit.own:
-            own_visit.append(index)
-            own_code.append(rows.setdefault((dim, value), len(rows)))
-            own_counts.append(figures)
-        for fdim, fvalue in (UNFILTERED, *visit.slices):
-            slice_visit.append(index)
-            slice_code.append(slices.setdefault((visit.day, fdim, fvalue), len(slices)))
-    if not own_visit:
+def fan_out(block: VisitColumns, visitors: Sequence[str], words: Vocabulary) -> Iterator[Fanned]:
+    """The pair counts and visitors of one day's visits (`visitors`: each visit's key), one
+    (filter dimension, row dimension) at a time."""
+    if not len(block):
+        return
+    rows = {dimension: _rows(block, dimension) for dimension in ROWS}
+    for fdim in ROLLUP_FILTERS:
+        fcode, fvisit = _slices(block, fdim)
+        for dimension, found in rows.items():
+            fanned = _product(block.day, fdim, fcode, fvisit, dimension, found, visitors, words)
+            if fanned.visitors:
+                yield fanned
+
+
+def _rows(block: VisitColumns, dimension: str) -> _Rows:
+    weights: list[Array]
+    if dimension == "":
+        every = np.arange(len(block), dtype=np.int64)
+        code, visit = np.zeros(len(block), dtype=np.int64), every
+        weights = [block.pageviews, block.events, block.bounces, block.duration_us]
+    else:
+        code, visit, weights = value_rows(block, dimension)
+    order = np.argsort(visit, kind="stable")  # entries are stored in visit order already
+    count = np.bincount(visit, minlength=len(block))
+    return _Rows(
+        code[order].astype(np.int64), visit[order].astype(np.int64),
+        [w[order].astype(np.int64) for w in weights], np.cumsum(count) - count, count,
+    )  # fmt: skip
+
+
+def _slices(block: VisitColumns, fdim: str) -> tuple[Array, Array]:
+    """(filter value code, visit) of each slice a visit is in for this filter dimension."""
+    if fdim == "page":
+        return block.pages.code.astype(np.int64), block.pages.visit.astype(np.int64)
+    codes = block.coded[fdim].astype(np.int64)
+    present = np.flatnonzero(codes >= 0)
+    return codes[present], present
+
+
+def _product(
+    day: dt.date, fdim: str, fcode: Array, fvisit: Array, dimension: str, rows: _Rows,
+    visitors: Sequence[str], words: Vocabulary,
+) -> Fanned:  # fmt: skip
+    repeats = rows.count[fvisit]
+    total = int(repeats.sum())
+    if not total:
         return Fanned({}, [])
-
-    lengths = np.bincount(np.asarray(own_visit), minlength=len(visits))
-    starts = np.cumsum(lengths) - lengths
-    by_visit = np.asarray(slice_visit)
-    repeats = lengths[by_visit]
-    # Each slice of a visit meets each of that visit's own rows: row indexes start..start+n.
-    offsets = np.repeat(starts[by_visit] - (np.cumsum(repeats) - repeats), repeats)
-    own_index = offsets + np.arange(int(repeats.sum()))
-    keys = np.repeat(np.asarray(slice_code, dtype=np.int64), repeats) * len(rows)
-    keys += np.asarray(own_code, dtype=np.int64)[own_index]
-
+    # Each slice of a visit meets each of that visit's rows: rows start..start+count.
+    ends = np.cumsum(repeats)
+    row = np.repeat(rows.start[fvisit] - (ends - repeats), repeats) + np.arange(total)
+    keys = np.repeat(fcode, repeats) * (len(words.strings) + 1) + rows.code[row]
     order = np.argsort(keys, kind="stable")
-    keys = keys[order]
+    keys, row = keys[order], row[order]
     heads = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
-    sums = np.add.reduceat(np.asarray(own_counts, dtype=np.int64)[own_index[order]], heads)
-    ends = [*heads[1:].tolist(), len(keys)]
-    names = [visit.visitor for visit in visits]
-    who = [names[i] for i in np.repeat(by_visit, repeats)[order].tolist()]
-
-    slice_of, row_of = list(slices), list(rows)
+    pageviews, events, bounces, duration = (np.add.reduceat(w[row], heads) for w in rows.weights)
+    tails = [*heads[1:].tolist(), total]
+    who = [visitors[n] for n in rows.visit[row].tolist()]
+    strings, width = words.strings, len(words.strings) + 1
     counts: dict[Key, Counts] = {}
-    visitors: list[tuple[dt.date, SubKey, list[str]]] = []
-    distinct = zip(keys[heads].tolist(), heads.tolist(), ends, sums.tolist(), strict=True)
-    for key, head, end, figures in distinct:
-        day, fdim, fvalue = slice_of[key // len(rows)]
-        dim, value = row_of[key % len(rows)]
-        if fdim:
-            counts[(day, fdim, fvalue, dim, value)] = tuple(figures)
-        visitors.append((day, (fdim, fvalue, dim, value), who[head:end]))
-    return Fanned(counts, visitors)
+    found: list[tuple[dt.date, SubKey, list[str]]] = []
+    distinct = zip(
+        keys[heads].tolist(), heads.tolist(), tails, pageviews.tolist(), events.tolist(),
+        bounces.tolist(), duration.tolist(), strict=True,
+    )  # fmt: skip
+    for key, head, tail, views, done, bounced, spent in distinct:
+        fvalue = strings[key // width]
+        value = strings[key % width] if dimension else ""
+        counts[(day, fdim, fvalue, dimension, value)] = (views, done, tail - head, bounced, spent)
+        found.append((day, (fdim, fvalue, dimension, value), who[head:tail]))
+    return Fanned(counts, found)

@@ -1,11 +1,12 @@
-"""A settled day's pair rollups and their sketches, built once from its events.
+"""A settled day's pair rollups and their sketches, built once from its waiting blocks.
 
 While a day moves, its final visits wait as blocks (`recent.py`): the ingester writes one
 block a watermark instead of touching some 70 pair rows and sketches per visit. When the
-day settles, its job replays the day's events once, writes every pair row and sketch of the
-day, deletes its blocks and marks the day built, all in one transaction, so a reader sees
-the visits in one place or the other (the day's visit columns, built from the same replay,
-are stored apart on PostgreSQL: they are versioned, see `column_days.py`). A visit that
+day settles, its job joins the day's blocks into one, writes every pair row and sketch of
+the day from it (`fanout.py`), deletes the blocks and marks the day built, all in one
+transaction, so a reader sees the visits in one place or the other. The same joined block
+is stored as the day's visit columns (apart on PostgreSQL: they are versioned, see
+`column_days.py`). No event is read: the visits were replayed once, at ingest. A visit that
 becomes final on a built day (an event that arrived late) goes to its pair rows directly.
 """
 
@@ -13,23 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, raw, recent, repository, scan
-from troth.analytics.fanout import Fanned, Final, SubKey, fan_out
+from troth.analytics import column_days, recent, repository, scan
+from troth.analytics.columns import VisitColumns, Vocabulary, encode, encode_block
+from troth.analytics.columns import from_visits as columns_of
+from troth.analytics.fanout import Fanned, SubKey, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.raw import RawVisit, day_start
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import Key, accumulate, as_counts, utc
+from troth.analytics.visits import Counts, Key, utc
 from troth.jobs import queue
 from troth.jobs.registry import registry
 
-FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 JOB_KIND = "analytics.settle_day"
 
 
@@ -61,78 +63,80 @@ registry.register(JOB_KIND, _job)
 
 
 def build_day(session: Session, site: str, day: dt.date) -> bool:
-    """Build the day's pair rollups unless it has them; whether it built them.
-
-    The events are replayed before the rollups' lock is taken, so ingest waits only for the
-    writes; if the day changed meanwhile (its version went up) they are replayed again.
-    """
-    before = _flag(session, site, day)
-    if before[1]:
-        return False
-    visits = scan.load(session, site, Period(day, day))
+    """Build the day's pair rollups and visit columns unless it has them; whether it built
+    them. Both come from the day's waiting blocks, which hold its final visits already
+    replayed at ingest; only a day that was moving when this version was installed is
+    replayed from its events (its earlier visits are in pair rows, not in blocks)."""
     repository.lock_rollups(session)
-    now = _flag(session, site, day)
-    if now[1]:
+    version, built = _flag(session, site, day)
+    if built:
         return False
-    if now[0] != before[0]:
-        visits = scan.load(session, site, Period(day, day))
     state = repository.state(session, site)
-    final_before = utc(state.flushed_before) if state is not None else FAR
-    column_days.store_block(session, site, day, now[0], visits)
-    # An unbuilt day has pair rows only if it was moving when this version was installed.
     since = state.blocks_since if state is not None else None
-    clear = since is not None and day_start(day) < utc(since)
-    write(session, site, day, [v for v in visits if v.last < final_before], clear)
+    if state is not None and since is not None and day_start(day) < utc(since):
+        visits = scan.load(session, site, Period(day, day))
+        column_days.store_block(session, site, day, version, encode(day, visits))
+        final_before = utc(state.flushed_before)
+        write(session, site, day, [v for v in visits if v.last < final_before])
+    else:
+        words = Vocabulary()
+        found = recent.day_block(session, site, day, words)
+        if found is not None:
+            block, visitors = found
+            column_days.store_block(session, site, day, version, encode_block(block, words))
+            add_block(session, site, block, visitors, words, fresh=True)
     recent.forget_day(session, site, day)
     column_days.mark_built(session, site, day)
     repository.bump_revision(session, site)  # dashboards holding this day read it again
     return True
 
 
-def write(
-    session: Session, site: str, day: dt.date, visits: Sequence[RawVisit], clear: bool = True
-) -> None:
+def write(session: Session, site: str, day: dt.date, visits: Sequence[RawVisit]) -> None:
     """Replace the day's pair rows and pair sketches with those of these (final) visits.
 
-    `clear=False`: the day has none to replace. Deleting reads every row of the site (the
-    tables are keyed by slice before day), about 0.8 s a table at 1M events on PostgreSQL.
+    Deleting reads every row of the site (the tables are keyed by slice before day), about
+    0.8 s a table at 1M events on PostgreSQL: only a day built from its events needs it.
     """
-    if clear:
-        for table in (Rollup, Sketch):
-            session.execute(delete(table).where(
-                table.site == site, table.day == day, table.filter_dim != ""
-            ))  # fmt: skip
-    add(session, site, [final(visit) for visit in visits], fresh=True)
+    for table in (Rollup, Sketch):
+        session.execute(delete(table).where(
+            table.site == site, table.day == day, table.filter_dim != ""
+        ))  # fmt: skip
+    add(session, site, visits, fresh=True)
 
 
-def add(session: Session, site: str, finals: Sequence[Final], fresh: bool = False) -> None:
-    """Add final visits to the pair rows and pair sketches of their days. `fresh`: the days'
-    pair rows were just deleted; else the sketches these visits touch are read first (only
-    those: a busy day has hundreds of thousands)."""
-    fanned = list(fan_out(finals))
-    wanted: dict[dt.date, set[SubKey]] = defaultdict(set)
-    for found in fanned:
-        for day, sub, _ in found.visitors:
-            if sub[0]:
-                wanted[day].add(sub)
+def add(session: Session, site: str, visits: Sequence[RawVisit], fresh: bool = False) -> None:
+    """Add final visits to the pair rows and pair sketches of their days (`fresh`: the days
+    have none yet)."""
+    by_day: dict[dt.date, list[RawVisit]] = defaultdict(list)
+    for visit in visits:
+        by_day[visit.day].append(visit)
+    for day, found in sorted(by_day.items()):
+        words = Vocabulary()
+        block = columns_of(day, found, words)
+        add_block(session, site, block, [v.visitor_key for v in found], words, fresh)
+
+
+def add_block(
+    session: Session, site: str, block: VisitColumns, visitors: Sequence[str],
+    words: Vocabulary, fresh: bool = False,
+) -> None:  # fmt: skip
+    """Add one day's final visits, as columns, to its pair rows and sketches. Unless `fresh`,
+    the sketches these visits touch are read first (only those: a busy day has hundreds of
+    thousands)."""
+    fanned: Iterable[Fanned] = fan_out(block, visitors, words)
+    stored: dict[SubKey, bytes] = {}
+    if not fresh:
+        fanned = list(fanned)
+        wanted = {sub for found in fanned for _, sub, _ in found.visitors}
+        stored = repository.some_sketches(session, site, block.day, wanted)
     cache = DayCache()
-    for day, subs in wanted.items():
-        cache.day(site, 0, day, {} if fresh else repository.some_sketches(session, site, day, subs))
-    counts: dict[Key, list[int]] = {}
-    for found in fanned:
-        accumulate(counts, found.counts.items())
-        cache.add(site, 0, Fanned(found.counts, [v for v in found.visitors if v[1][0]]))
-    totals = {key: as_counts(row) for key, row in counts.items()}
-    repository.add_counts(session, site, totals, fresh)
+    cache.day(site, 0, block.day, stored)
+    counts: dict[Key, Counts] = {}
+    for found in fanned:  # keys differ from one (filter, row) dimension pair to the next
+        counts.update(found.counts)
+        cache.add(site, 0, found)
+    repository.add_counts(session, site, counts, fresh)
     repository.put_sketches(session, cache.take_touched(), fresh)
-
-
-def final(visit: RawVisit) -> Final:
-    own = [("", "", visit.counts())]
-    for dimension in (*raw.VISIT_DIMENSIONS, "entry_page", "exit_page", "page", "event"):
-        own += [(dimension, value, figures) for value, figures in raw.rows_for(visit, dimension)]
-    found = [(d, visit.values[d]) for d in ("source", "country", "device")]
-    return Final(visit.day, visit.visitor_key, own, found + [("page", p) for p in visit.page_views])
 
 
 def built_days(session: Session, site: str, days: Sequence[dt.date]) -> set[dt.date]:

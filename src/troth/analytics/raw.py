@@ -246,6 +246,14 @@ def rows_for(visit: RawVisit, dimension: str) -> list[tuple[str, Counts]]:
     return []
 
 
+def visit_rows(visit: RawVisit) -> list[tuple[str, str, Counts]]:
+    """(dimension, value, counts) of every unfiltered row the visit adds to."""
+    found = [("", "", visit.counts())]
+    for dimension in (*VISIT_DIMENSIONS, "entry_page", "exit_page", "page", "event"):
+        found += [(dimension, value, figures) for value, figures in rows_for(visit, dimension)]
+    return found
+
+
 def rows_of(visits: list[RawVisit], dimension: str) -> list[Row]:
     return ranked([
         make_row(value, len(keys), counts)
@@ -275,5 +283,5 @@ def breakdown(
 
 __all__ = [
     "VISIT_DIMENSIONS", "RawVisit", "breakdown", "candidates", "day_start", "load", "rows_for",
-    "series", "totals",
+    "series", "totals", "visit_rows",
 ]  # fmt: skip

@@ -1,10 +1,10 @@
 """Final visits of the days whose pair rollups are not built yet, stored as blocks.
 
 The ingester writes the visits that became final as one block per site and day with each
-watermark (`add`); a day's pair rollups are built from its events once it settles, and its
-blocks are then deleted (`pair_days.py`). A dashboard filtered by a common dimension adds
-these visits to the pair rollups: each process keeps the blocks it has read and reads only
-the new ones (`blocks`).
+watermark (`add`); once the day settles, its job joins them into one block, builds the
+day's pair rollups and visit columns from it and deletes them (`pair_days.py`). A dashboard
+filtered by a common dimension adds these visits to the pair rollups: each process keeps the
+blocks it has read and reads only the new ones (`blocks`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import lz4.frame
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from troth.analytics import sessions
@@ -78,13 +78,31 @@ def _insert(
 
 
 def _merge(session: Session, site: str, day: dt.date, ids: list[int]) -> None:
-    r = RecentVisits
-    stmt = select(r.data, r.visitors).where(r.id.in_(ids)).order_by(r.id)
     words = Vocabulary()
+    block, visitors = _joined(session, day, RecentVisits.id.in_(ids), words)
+    session.execute(delete(RecentVisits).where(RecentVisits.id.in_(ids)))
+    _insert(session, site, day, block, words, visitors)
+
+
+def day_block(
+    session: Session, site: str, day: dt.date, words: Vocabulary
+) -> tuple[VisitColumns, list[str]] | None:
+    """All the day's waiting visits as one block coded by `words`, with their visitor keys
+    (None when it has none)."""
+    r = RecentVisits
+    found = _joined(session, day, (r.site == site) & (r.day == day), words)
+    return found if len(found[0]) else None
+
+
+def _joined(
+    session: Session, day: dt.date, where: ColumnElement[bool], words: Vocabulary
+) -> tuple[VisitColumns, list[str]]:
+    r = RecentVisits
+    stmt = select(r.data, r.visitors).where(where).order_by(r.id)
     found = [(decode(day, data, words), _unpack(keys)) for data, keys in plain_rows(session, stmt)]
-    session.execute(delete(r).where(r.id.in_(ids)))
-    _insert(session, site, day, concat([b for b, _ in found]), words,
-            [key for _, keys in found for key in keys])  # fmt: skip
+    if not found:
+        return columns_of(day, [], words), []
+    return concat([b for b, _ in found]), [key for _, keys in found for key in keys]
 
 
 def forget_day(session: Session, site: str, day: dt.date) -> None:

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from troth.analytics import column_days, pair_days, raw, recent, repository
-from troth.analytics.fanout import Final
 from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
 from troth.analytics.sessions import new_visit_id
@@ -40,21 +39,19 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     flushed_before = utc(state.flushed_before)
     cache = DayCache()
     cache.day(site, 0, day, {})
-    finals: list[Final] = []
     final_visits: list[raw.RawVisit] = []
     for visit in visits:
-        found = pair_days.final(visit)
-        accumulate(counts, [((day, "", "", dim, value), c) for dim, value, c in found.own])
+        rows = raw.visit_rows(visit)
+        accumulate(counts, [((day, "", "", dim, value), c) for dim, value, c in rows])
         if visit.last < flushed_before:  # open visits are only in the unfiltered counts
-            finals.append(found)
             final_visits.append(visit)
-            rows = [(dim, value) for dim, value, _ in found.own]
-            cache.add_unfiltered(site, 0, day, visit.visitor_key, rows)
+            keys = [(dim, value) for dim, value, _ in rows]
+            cache.add_unfiltered(site, 0, day, visit.visitor_key, keys)
     repository.add_counts(session, site, {k: as_counts(v) for k, v in counts.items()})
     repository.put_sketches(session, cache.take_touched())
     recent.forget_day(session, site, day)
     if built:
-        pair_days.add(session, site, finals, fresh=True)
+        pair_days.add(session, site, final_visits, fresh=True)
     else:
         recent.add(session, site, day, final_visits)
         if final_visits and day < utc(state.open_since).date():

@@ -136,7 +136,7 @@ def place_final(session: Session, site: str, visits: list[Visit], settled: dt.da
                 pair_days.queue_day(session, site, day)
     late = [scan.as_raw(v) for day in sorted(built) for v in by_day[day]]
     if late:
-        pair_days.add(session, site, [pair_days.final(v) for v in late])
+        pair_days.add(session, site, late)
     if min(by_day, default=settled) < settled:
         repository.bump_revision(session, site)
 
