@@ -36,6 +36,7 @@ from troth.analytics.visits import (
     PAGEVIEW,
     VISIT_DIMENSIONS,
     Counts,
+    Visit,
     cut,
     micros,
     utc,
@@ -78,6 +79,20 @@ class RawVisit:
         if dimension == "event":
             return value in self.custom
         return self.values.get(dimension) == value
+
+
+def as_raw(visit: Visit) -> RawVisit:
+    """The same visit in the shape the figures are computed from."""
+    values = dict(visit.values)
+    if visit.entry is not None:
+        values["entry_page"] = visit.entry[1]
+    if visit.exit is not None:
+        values["exit_page"] = visit.exit[1]
+    return RawVisit(
+        visit.visit_id, visit.visitor_key, visit.day, values, visit.pageviews, visit.events,
+        visit.duration_us, visit.last[0], dict(visit.page_views), dict(visit.page_events),
+        dict(visit.custom),
+    )  # fmt: skip
 
 
 def day_start(day: dt.date) -> dt.datetime:

@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, pair_days, parts, recent, repository, scan, sessions
+from troth.analytics import column_days, live_visits, pair_days, parts, recent, repository, sessions
+from troth.analytics.raw import as_raw
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import (
     Counts,
@@ -131,10 +132,10 @@ def place_final(session: Session, site: str, visits: list[Visit], settled: dt.da
     built = pair_days.built_days(session, site, list(by_day))
     for day, found in sorted(by_day.items()):
         if day not in built:
-            recent.add(session, site, day, [scan.as_raw(v) for v in found])
+            recent.add(session, site, day, [as_raw(v) for v in found])
             if day < settled:
                 pair_days.queue_day(session, site, day)
-    late = [scan.as_raw(v) for day in sorted(built) for v in by_day[day]]
+    late = [as_raw(v) for day in sorted(built) for v in by_day[day]]
     if late:
         pair_days.add(session, site, late)
     if min(by_day, default=settled) < settled:
@@ -145,6 +146,7 @@ def forget(database: str | None = None) -> None:
     """Drop what this process holds in memory (visits and sketches) for one or all databases."""
     sessions.forget(database)
     parts.forget()
+    live_visits.forget()
     if database is None:
         column_days.forget()  # blocks are versioned in the database: a rollback leaves them
         recent.forget()

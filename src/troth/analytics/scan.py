@@ -15,29 +15,15 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from troth.analytics import sessions
+from troth.analytics import live_visits
 from troth.analytics.figures import NO_FILTERS, Filters, Period
 from troth.analytics.models import SiteState
-from troth.analytics.raw import RawVisit, candidates, day_start
+from troth.analytics.raw import RawVisit, as_raw, candidates, day_start
 from troth.analytics.sessions import COLUMNS
-from troth.analytics.visits import Visit, as_dicts, replay, utc
+from troth.analytics.visits import as_dicts, replay, utc
 from troth.collect.models import StoredEvent as E
 
 DAY = dt.timedelta(days=1)
-
-
-def as_raw(visit: Visit) -> RawVisit:
-    """The same visit in the shape the figures are computed from."""
-    values = dict(visit.values)
-    if visit.entry is not None:
-        values["entry_page"] = visit.entry[1]
-    if visit.exit is not None:
-        values["exit_page"] = visit.exit[1]
-    return RawVisit(
-        visit.visit_id, visit.visitor_key, visit.day, values, visit.pageviews, visit.events,
-        visit.duration_us, visit.last[0], dict(visit.page_views), dict(visit.page_events),
-        dict(visit.custom),
-    )  # fmt: skip
 
 
 def load(
@@ -89,6 +75,7 @@ def open_visits(
         return []
     first = dt.datetime(period.start.year, period.start.month, period.start.day, tzinfo=dt.UTC)
     end = first + dt.timedelta(days=period.days + 1)
-    found = sessions.open_visits(session, site, since, max(start, first - DAY), end)
-    visits = [as_raw(v) for v in found if period.start <= v.day <= period.end]
+    version = (state.epoch, state.revision)
+    found = live_visits.current(session, site, version, since, max(start, first - DAY), end)
+    visits = [v for v in found if period.start <= v.day <= period.end]
     return [v for v in visits if all(v.matches(d, value) for d, value in filters.values)]
