@@ -7,7 +7,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, text, tuple_, union_all, update
+from sqlalchemy import Select, delete, func, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from troth.analytics.models import Rollup, SiteState, Sketch
@@ -256,17 +256,33 @@ def value_sketch_bytes(
     session: Session, site: str, filter_: tuple[str, str], wanted: dict[str, list[str]],
     start: dt.date, end: dt.date,
 ) -> list[tuple[str, str, bytes]]:  # fmt: skip
-    """The daily sketches of the wanted (dimension, value) pairs, in one query."""
-    s = Sketch
-    branches = []
+    """The daily sketches of the wanted (dimension, value) pairs, in one query.
+
+    Written for the DB-API, as `all_value_counts` is: a view asks for some 300 values, and
+    building and compiling that statement through the ORM cost more than running it. On
+    PostgreSQL the sketches come back in binary form, half the bytes of bytea's text form.
+    """
+    mark, day_of = _mark(session), _days(session)
+    branches: list[str] = []
+    params: list[Any] = []
     for dimension, values in wanted.items():  # one key range per dimension, as above
-        branch = select(s.dimension, s.value, s.sketch).where(
-            s.site == site, s.filter_dim == filter_[0], s.filter_value == filter_[1],
-            s.dimension == dimension, s.day >= start, s.day <= end, s.value.in_(values),
-        )  # fmt: skip
-        branches.append(branch)
-    rows = session.execute(union_all(*branches))
-    return [(dim, value, data) for dim, value, data in rows]
+        marks = ", ".join(mark for _ in values)
+        branches.append(
+            "SELECT dimension, value, sketch FROM analytics_sketches "  # noqa: S608
+            f"WHERE site = {mark} AND filter_dim = {mark} AND filter_value = {mark} "
+            f"AND dimension = {mark} AND day >= {mark} AND day <= {mark} AND value IN ({marks})"
+        )
+        params += [site, *filter_, dimension, day_of(start), day_of(end), *values]
+    if not branches:
+        return []
+    sql = " UNION ALL ".join(branches)
+    if session.get_bind().dialect.name != "postgresql":
+        rows = session.connection().exec_driver_sql(sql, tuple(params)).fetchall()
+        return [(dim, value, data) for dim, value, data in rows]
+    raw: Any = session.connection().connection.dbapi_connection
+    with raw.cursor(binary=True) as cursor:
+        cursor.execute(sql, params)
+        return [(dim, value, bytes(data)) for dim, value, data in cursor.fetchall()]
 
 
 def sketch_bytes(
