@@ -21,6 +21,7 @@ from tests.unit.analytics.support import SITE, clean, ingest, row
 from troth.analytics import pair_days, queries, raw, recent, recompute, rollups, scan
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState
+from troth.collect import ingest as collect_ingest
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
 from troth.jobs.registry import registry
@@ -141,6 +142,30 @@ def test_co5_the_days_job_reads_its_blocks_not_its_events(settled: Runtime) -> N
     with settled.transaction() as s:
         assert pair_rows(s, DAY1) > 0
         assert_like_raw(s, FILTERS + OTHER)
+
+
+def test_co5_a_day_with_no_waiting_block_is_built_from_its_events(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events stored with their visits but not through the ingest hooks (no block waits): the
+    day's job replays them rather than marking the day built with nothing in it."""
+    clean(runtime)
+    monkeypatch.setattr(collect_ingest, "_before", [])
+    monkeypatch.setattr(collect_ingest, "_after", [])
+    ingest(runtime, [[dict(r, visit_id=int(str(r["visitor_key"])[1:]) + 1) for r in first_day()]])
+    try:
+        with runtime.transaction() as s:
+            assert waiting(s, DAY1) == 0
+            assert pair_days.build_day(s, SITE, DAY1)
+        with runtime.transaction() as s:
+            r = Rollup
+            visits = s.scalar(select(r.visits).where(
+                r.site == SITE, r.day == DAY1, r.filter_dim == "country", r.filter_value == "FR",
+                r.dimension == "",
+            ))  # fmt: skip
+            assert visits == 4  # v0, v2, v4, v6
+    finally:
+        clean(runtime)
 
 
 def test_co5_a_visit_final_on_a_built_day_goes_to_its_pair_rows(settled: Runtime) -> None:

@@ -11,6 +11,7 @@ day's traffic repeats itself) and hands each key its visitors for the sketch.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ SubKey = tuple[str, str, str, str]
 ROWS = ("", *CODED, "page", "event")
 """The dimensions of the rows a visit adds to ("" is its unfiltered total)."""
 Array = npt.NDArray[Any]
+PIECE = 2_000_000
+"""Pair rows built at a time (a busy site's page × page product can be far larger): keeps
+the arrays of one piece to about 100 MB."""
 
 
 @dataclass
@@ -57,9 +61,40 @@ def fan_out(block: VisitColumns, visitors: Sequence[str], words: Vocabulary) -> 
     for fdim in ROLLUP_FILTERS:
         fcode, fvisit = _slices(block, fdim)
         for dimension, found in rows.items():
-            fanned = _product(block.day, fdim, fcode, fvisit, dimension, found, visitors, words)
-            if fanned.visitors:
+            pieces = [
+                _product(block.day, fdim, fcode[a:b], fvisit[a:b], dimension, found, visitors,
+                         words)
+                for a, b in _pieces(found.count[fvisit])
+            ]  # fmt: skip
+            fanned = _joined(pieces) if len(pieces) > 1 else pieces[0] if pieces else None
+            if fanned is not None and fanned.visitors:
                 yield fanned
+
+
+def _pieces(repeats: Array) -> list[tuple[int, int]]:
+    """Runs of slices whose products hold about PIECE rows each."""
+    if not len(repeats):
+        return []
+    ends = np.cumsum(repeats)
+    cuts = np.searchsorted(ends, np.arange(PIECE, int(ends[-1]), PIECE)).tolist()
+    bounds = [0, *cuts, len(repeats)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _joined(pieces: Sequence[Fanned]) -> Fanned:
+    """The pieces of one product as one (a key can be in several)."""
+    counts: dict[Key, Counts] = {}
+    visitors: dict[tuple[dt.date, SubKey], list[str]] = {}
+    for piece in pieces:
+        for key, more in piece.counts.items():
+            had = counts.get(key)
+            counts[key] = more if had is None else (
+                had[0] + more[0], had[1] + more[1], had[2] + more[2], had[3] + more[3],
+                had[4] + more[4],
+            )  # fmt: skip
+        for day, sub, who in piece.visitors:
+            visitors.setdefault((day, sub), []).extend(who)
+    return Fanned(counts, [(day, sub, who) for (day, sub), who in visitors.items()])
 
 
 def _rows(block: VisitColumns, dimension: str) -> _Rows:
@@ -98,14 +133,15 @@ def _product(
     # Each slice of a visit meets each of that visit's rows: rows start..start+count.
     ends = np.cumsum(repeats)
     row = np.repeat(rows.start[fvisit] - (ends - repeats), repeats) + np.arange(total)
-    keys = np.repeat(fcode, repeats) * (len(words.strings) + 1) + rows.code[row]
+    strings = words.strings
+    width = len(strings) + 1
+    keys = np.repeat(fcode, repeats) * width + rows.code[row]
     order = np.argsort(keys, kind="stable")
     keys, row = keys[order], row[order]
     heads = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
     pageviews, events, bounces, duration = (np.add.reduceat(w[row], heads) for w in rows.weights)
     tails = [*heads[1:].tolist(), total]
     who = [visitors[n] for n in rows.visit[row].tolist()]
-    strings, width = words.strings, len(words.strings) + 1
     counts: dict[Key, Counts] = {}
     found: list[tuple[dt.date, SubKey, list[str]]] = []
     distinct = zip(

@@ -1,14 +1,16 @@
 """The visits not yet final, kept per process and brought up to date by the events since.
 
 Every view adds its period's open visits (`scan.open_visits`): at 10M events a quarter some
-900 visits and 2,000 events, which cost about 25 ms a view to read and replay. They are
+900 visits and 2,000 events, which cost about 10 ms a view to read and replay. They are
 replayed once per watermark instead, and a later view reads only the events stored since
 then, by id.
 
 That gives the visits a fresh replay would give, because:
 - ids are committed in order: every writer of events holds the rollups lock
-  (`repository.lock_rollups`), and events are never changed in place (a recompute changes
-  the site's epoch, a late event its revision, and both are in the key);
+  (`repository.lock_rollups` on PostgreSQL; on SQLite every write transaction holds the
+  database), and an event stored is not changed in place. Whatever deletes or changes
+  events must change the site's epoch in the same transaction, as `recompute_day` does:
+  the epoch is in the key (so is the revision, which a late event raises);
 - a visit that is open now was open at the last read, or is new: the ingester adds events
   only to visits open in its memory, whose watermark is at or after the stored one, so such
   a visit had an event at or after the stored watermark already;

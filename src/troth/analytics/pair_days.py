@@ -6,8 +6,9 @@ day settles, its job joins the day's blocks into one, writes every pair row and 
 the day from it (`fanout.py`), deletes the blocks and marks the day built, all in one
 transaction, so a reader sees the visits in one place or the other. The same joined block
 is stored as the day's visit columns (apart on PostgreSQL: they are versioned, see
-`column_days.py`). No event is read: the visits were replayed once, at ingest. A visit that
-becomes final on a built day (an event that arrived late) goes to its pair rows directly.
+`column_days.py`). No event is read: the visits were replayed once, at ingest (but for the
+days `build_day` names). A visit that becomes final on a built day (an event that arrived
+late) goes to its pair rows directly.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from troth.analytics.visits import Counts, Key, utc
 from troth.jobs import queue
 from troth.jobs.registry import registry
 
+FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 JOB_KIND = "analytics.settle_day"
 
 
@@ -65,26 +67,31 @@ registry.register(JOB_KIND, _job)
 def build_day(session: Session, site: str, day: dt.date) -> bool:
     """Build the day's pair rollups and visit columns unless it has them; whether it built
     them. Both come from the day's waiting blocks, which hold its final visits already
-    replayed at ingest; only a day that was moving when this version was installed is
-    replayed from its events (its earlier visits are in pair rows, not in blocks)."""
+    replayed at ingest. A day is replayed from its events only when it has no waiting block
+    (no visit of it was placed through the ingest hooks), or was moving when this version
+    was installed (its earlier visits are in pair rows, not in blocks: they are replaced)."""
     repository.lock_rollups(session)
     version, built = _flag(session, site, day)
     if built:
         return False
     state = repository.state(session, site)
     since = state.blocks_since if state is not None else None
-    if state is not None and since is not None and day_start(day) < utc(since):
+    upgraded = since is not None and day_start(day) < utc(since)
+    words = Vocabulary()
+    found = None if upgraded else recent.day_block(session, site, day, words)
+    if found is not None:
+        block, visitors = found
+        column_days.store_block(session, site, day, version, encode_block(block, words))
+        add_block(session, site, block, visitors, words, fresh=True)
+    else:
         visits = scan.load(session, site, Period(day, day))
         column_days.store_block(session, site, day, version, encode(day, visits))
-        final_before = utc(state.flushed_before)
-        write(session, site, day, [v for v in visits if v.last < final_before])
-    else:
-        words = Vocabulary()
-        found = recent.day_block(session, site, day, words)
-        if found is not None:
-            block, visitors = found
-            column_days.store_block(session, site, day, version, encode_block(block, words))
-            add_block(session, site, block, visitors, words, fresh=True)
+        final_before = utc(state.flushed_before) if state is not None else FAR
+        final = [v for v in visits if v.last < final_before]
+        if upgraded:
+            write(session, site, day, final)
+        else:
+            add(session, site, final, fresh=True)
     recent.forget_day(session, site, day)
     column_days.mark_built(session, site, day)
     repository.bump_revision(session, site)  # dashboards holding this day read it again

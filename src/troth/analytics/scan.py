@@ -67,7 +67,7 @@ def open_visits(
     session: Session, state: SiteState | None, site: str, period: Period, filters: Filters
 ) -> list[RawVisit]:
     """Visits not yet final (so not in the pair rollups and sketches) that start within the
-    period and match the filters, replayed from their events in one query."""
+    period and match the filters, as this process keeps them (`live_visits.py`)."""
     if state is None:
         return []
     since, start = utc(state.flushed_before), utc(state.open_since)

@@ -134,8 +134,8 @@ class DayCache:
         """Count one final visit in the unfiltered sketch of each (dimension, value) it has.
 
         A visit has about 14 such rows, each its own key: updated directly, this costs less
-        than grouping the visits of a batch by key first (`fanout.py`), which pays off only
-        for the ~70 keys a visit has with the pair slices."""
+        than grouping visits by key first (as `fanout.py` does), which pays off only for the
+        ~70 keys a visit has with the pair slices."""
         sketches = self.days[(site, epoch, day)]
         touched = self.touched[(site, epoch, day)]
         for dimension, value in rows:

@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import pytest
 
+from troth.analytics import fanout
 from troth.analytics.columns import Vocabulary, from_visits
 from troth.analytics.fanout import fan_out
 from troth.analytics.raw import RawVisit, visit_rows
@@ -63,8 +64,11 @@ def fanned(visits: list[RawVisit]) -> tuple[dict[Key, Counts], dict[tuple, set[s
     return counts, visitors
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_co5_fan_out_equals_the_product_key_by_key(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "piece"), [(1, fanout.PIECE), (2, 1), (3, 7), (4, 50)])
+def test_co5_fan_out_equals_the_product_key_by_key(
+    seed: int, piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fanout, "PIECE", piece)  # a product built in pieces of this many rows
     rng = random.Random(seed)
     visits = [random_visit(rng, n) for n in range(80)]
     assert fanned(visits) == key_by_key(visits)
