@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import troth.analytics
 import troth.models  # noqa: F401
-from troth import migrate
+from troth import collector, migrate
 from troth.analytics import column_days, pair_days, parts, queries, raw, recent, rollups, scan
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.queries import Filters, Period
@@ -327,6 +327,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse a database already built")
     parser.add_argument("--analyze", action="store_true", help="refresh planner statistics")
     args = parser.parse_args()
+    collector.tune()  # as `troth serve` runs its ingester and workers
     engine, built = database(args.db, args.events, args.keep)
     if not built or args.analyze:
         with engine.connect() as conn:

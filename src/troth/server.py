@@ -6,6 +6,7 @@ import os
 
 import uvicorn
 
+from troth import collector
 from troth.app import serving_app
 from troth.background import Background
 from troth.collect.endpoint import CollectEndpoint
@@ -19,7 +20,9 @@ WORKER_SETTINGS_ENV = "TROTH_WORKER_SETTINGS"
 def app_for_worker() -> CollectEndpoint:
     """Each uvicorn worker process builds its app from the settings the parent handed over."""
     settings = Settings.model_validate_json(os.environ[WORKER_SETTINGS_ENV])
-    return serving_app(settings, Runtime.start(settings, run_migrations=False))
+    app = serving_app(settings, Runtime.start(settings, run_migrations=False))
+    collector.tune()
+    return app
 
 
 def serve(runtime: Runtime) -> None:
@@ -29,6 +32,7 @@ def serve(runtime: Runtime) -> None:
     if settings.workers > 1:
         _hand_over(settings)
         app = "troth.server:app_for_worker"
+    collector.tune()
     try:
         uvicorn.run(
             app,
