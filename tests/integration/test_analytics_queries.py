@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import queries, raw, recompute
+from troth.analytics import parts, queries, raw, recompute, repository, rollups
 from troth.analytics.queries import Filters, Period, Point, Row, Totals
 from troth.errors import BadRequest
 from troth.runtime import Runtime
@@ -115,6 +115,21 @@ def test_co5_hand_counted_breakdowns(loaded: Runtime) -> None:
             Row("desktop", 2, 3, 6, 9, 33.33, 720.0),
             Row("mobile", 1, 2, 3, 3, 50.0, 300.0),
         ]
+
+
+def test_co5_visitors_per_value_read_in_several_statements_agree(
+    loaded: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A breakdown paged far asks for more value sketches than one statement may bind."""
+    with loaded.transaction() as s:
+        rollups.persist_now(s)  # the final visits' sketches are stored, not read from events
+    monkeypatch.setattr(repository, "PARAMETERS", 2)
+    parts.forget()
+    with loaded.transaction() as s:
+        board = queries.dashboard(s, SITE, BOTH, limit=100)
+        visits = raw.load(s, SITE, BOTH)
+    for dimension in queries.DIMENSIONS:
+        assert board.breakdowns[dimension] == raw.rows_of(visits, dimension), dimension
 
 
 def test_co5_hand_counted_filters(loaded: Runtime) -> None:

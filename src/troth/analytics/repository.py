@@ -16,6 +16,9 @@ from troth.analytics.visits import Counts, Key
 KEY = ("site", "filter_dim", "filter_value", "dimension", "day", "value")
 COUNTS = ("pageviews", "events", "visits", "bounces", "duration_us")
 CHUNK = 5_000
+PARAMETERS = 20_000
+"""Values bound in one statement, well under both databases' limits (PostgreSQL 65,535;
+SQLite 32,766 in a stock build)."""
 LOCK_ID = 0x7472_6F74_6861_6E61  # any fixed 63-bit number: one writer of rollups at a time
 
 
@@ -256,26 +259,36 @@ def value_sketch_bytes(
     session: Session, site: str, filter_: tuple[str, str], wanted: dict[str, list[str]],
     start: dt.date, end: dt.date,
 ) -> list[tuple[str, str, bytes]]:  # fmt: skip
-    """The daily sketches of the wanted (dimension, value) pairs, in one query.
+    """The daily sketches of the wanted (dimension, value) pairs, in one query (or a few, for
+    a breakdown paged far: a statement takes at most PARAMETERS values).
 
     Written for the DB-API, as `all_value_counts` is: a view asks for some 300 values, and
     building and compiling that statement through the ORM cost more than running it. On
     PostgreSQL the sketches come back in binary form, half the bytes of bytea's text form.
     """
     mark, day_of = _mark(session), _days(session)
-    branches: list[str] = []
-    params: list[Any] = []
-    for dimension, values in wanted.items():  # one key range per dimension, as above
-        marks = ", ".join(mark for _ in values)
-        branches.append(
-            "SELECT dimension, value, sketch FROM analytics_sketches "  # noqa: S608
-            f"WHERE site = {mark} AND filter_dim = {mark} AND filter_value = {mark} "
-            f"AND dimension = {mark} AND day >= {mark} AND day <= {mark} AND value IN ({marks})"
-        )
-        params += [site, *filter_, dimension, day_of(start), day_of(end), *values]
-    if not branches:
-        return []
-    sql = " UNION ALL ".join(branches)
+    pairs = [(dimension, value) for dimension, values in wanted.items() for value in values]
+    found: list[tuple[str, str, bytes]] = []
+    for first in range(0, len(pairs), PARAMETERS):
+        chunk: dict[str, list[str]] = {}
+        for dimension, value in pairs[first : first + PARAMETERS]:
+            chunk.setdefault(dimension, []).append(value)
+        branches: list[str] = []
+        params: list[Any] = []
+        for dimension, values in chunk.items():  # one key range per dimension, as above
+            marks = ", ".join(mark for _ in values)
+            branches.append(
+                "SELECT dimension, value, sketch FROM analytics_sketches "  # noqa: S608
+                f"WHERE site = {mark} AND filter_dim = {mark} AND filter_value = {mark} "
+                f"AND dimension = {mark} AND day >= {mark} AND day <= {mark} "
+                f"AND value IN ({marks})"
+            )
+            params += [site, *filter_, dimension, day_of(start), day_of(end), *values]
+        found += _driver_rows(session, " UNION ALL ".join(branches), params)
+    return found
+
+
+def _driver_rows(session: Session, sql: str, params: list[Any]) -> list[tuple[str, str, bytes]]:
     if session.get_bind().dialect.name != "postgresql":
         rows = session.connection().exec_driver_sql(sql, tuple(params)).fetchall()
         return [(dim, value, data) for dim, value, data in rows]
