@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,6 +41,9 @@ __all__ = [
 ]  # fmt: skip
 
 REALTIME = dt.timedelta(minutes=5)
+READS = 3
+"""Times an answer is read at most while the site's visits keep moving under it."""
+T = TypeVar("T")
 MAX_LIMIT = 1000
 
 
@@ -50,11 +54,34 @@ def _check(dimension: str, limit: int, offset: int) -> None:
         raise BadRequest(f"limit must be 1 to {MAX_LIMIT} and offset 0 or more")
 
 
+def settled_read(session: Session, site: str, answer: Callable[[], T]) -> T:
+    """An answer whose statements all saw the site's visits in the same places.
+
+    An answer reads a dozen statements (settled parts, moving days, waiting blocks, open
+    visits). On PostgreSQL each sees what was committed when it began: a day's job or a write
+    of final visits committing between two of them could count a day twice or miss a block.
+    Both change the site's stamp, so the answer is read again when the stamp moved meanwhile.
+    (A snapshot transaction of its own would cost a second pooled connection per request,
+    taken while the request's first holds the audit lock.) On SQLite the request's
+    transaction holds the database from BEGIN on, and the stamp never moves.
+    """
+    for _ in range(READS - 1):
+        before = repository.stamp(session, site)
+        found = answer()
+        if repository.stamp(session, site) == before:
+            return found
+    return answer()
+
+
 def totals(session: Session, site: str, period: Period, filters: Filters = NO_FILTERS) -> Totals:
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return select_visits(session, site, period, filters).totals()
-    return Reader(session, site, slice_, period, filters).totals()
+        return settled_read(
+            session, site, lambda: select_visits(session, site, period, filters).totals()
+        )
+    return settled_read(
+        session, site, lambda: Reader(session, site, slice_, period, filters).totals()
+    )
 
 
 def series(
@@ -62,8 +89,12 @@ def series(
 ) -> list[Point]:
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return select_visits(session, site, period, filters).series(period)
-    return Reader(session, site, slice_, period, filters).series()
+        return settled_read(
+            session, site, lambda: select_visits(session, site, period, filters).series(period)
+        )
+    return settled_read(
+        session, site, lambda: Reader(session, site, slice_, period, filters).series()
+    )
 
 
 def breakdown(
@@ -72,10 +103,14 @@ def breakdown(
 ) -> list[Row]:  # fmt: skip
     _check(dimension, limit, offset)
     slice_ = filters.rollup_slice
-    if slice_ is None:
-        return select_visits(session, site, period, filters).breakdown(dimension, limit, offset)
-    found = Reader(session, site, slice_, period, filters).breakdowns([dimension], limit, offset)
-    return found[dimension]
+
+    def answer() -> list[Row]:
+        if slice_ is None:
+            return select_visits(session, site, period, filters).breakdown(dimension, limit, offset)
+        reader = Reader(session, site, slice_, period, filters)
+        return reader.breakdowns([dimension], limit, offset)[dimension]
+
+    return settled_read(session, site, answer)
 
 
 def event_properties(
@@ -123,15 +158,22 @@ def dashboard(
     now = now or dt.datetime.now(dt.UTC)
     slice_ = filters.rollup_slice
     if slice_ is None:
-        return _columns_dashboard(session, site, period, filters, compare, limit, now)
-    reader = Reader(session, site, slice_, period, filters)
-    previous = None
-    if compare:
-        previous = Reader(session, site, slice_, period.previous(), filters).totals()
-    return Dashboard(
-        site, period, filters, reader.totals(), previous, reader.series(),
-        reader.breakdowns(DIMENSIONS, limit), realtime_visitors(session, site, now), "rollups",
-    )  # fmt: skip
+        return settled_read(session, site, lambda: _columns_dashboard(
+            session, site, period, filters, compare, limit, now
+        ))  # fmt: skip
+
+    def answer() -> Dashboard:
+        reader = Reader(session, site, slice_, period, filters)
+        previous = None
+        if compare:
+            previous = Reader(session, site, slice_, period.previous(), filters).totals()
+        return Dashboard(
+            site, period, filters, reader.totals(), previous, reader.series(),
+            reader.breakdowns(DIMENSIONS, limit), realtime_visitors(session, site, now),
+            "rollups",
+        )  # fmt: skip
+
+    return settled_read(session, site, answer)
 
 
 def _columns_dashboard(

@@ -70,7 +70,7 @@ class Reader:
         self, session: Session, site: str, slice_: Slice, period: Period, filters: Filters
     ) -> None:
         self.session, self.slice_, self.period = session, slice_, period
-        state = repository.state(session, site)
+        state = repository.read_state(session, site)
         self.days = _split(session, state, site, slice_, period)
         self.open = scan.open_visits(session, state, site, period, filters)
         # Open visits are in the unfiltered counts already, not yet in the filtered ones;

@@ -161,6 +161,21 @@ def state(session: Session, site: str) -> SiteState | None:
     return session.get(SiteState, site)
 
 
+def read_state(session: Session, site: str) -> SiteState | None:
+    """The site's state as stored now, for a query (not the copy the session may hold)."""
+    return session.get(SiteState, site, populate_existing=True)
+
+
+def stamp(session: Session, site: str) -> tuple[Any, ...] | None:
+    """What says where a site's visits are (epoch, revision, watermark): it changes whenever a
+    visit moves from open to waiting, from waiting to the pair rollups, or is recomputed."""
+    s = SiteState
+    row = session.execute(
+        select(s.epoch, s.revision, s.flushed_before, s.open_since).where(s.site == site)
+    ).first()
+    return None if row is None else tuple(row)
+
+
 def states(session: Session, sites: Sequence[str]) -> dict[str, SiteState]:
     if not sites:
         return {}

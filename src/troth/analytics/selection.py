@@ -57,7 +57,7 @@ WEIGHTS = ("pageviews", "events", "bounces", "duration_us")
 
 def select_visits(session: Session, site: str, period: Period, filters: Filters) -> Selection:
     """The visits starting within the period that match every filter."""
-    state = repository.state(session, site)
+    state = repository.read_state(session, site)
     settled = utc(state.open_since).date() if state is not None else period.start
     words = column_days.vocabulary(session, site)
     chosen: list[VisitColumns] = []
