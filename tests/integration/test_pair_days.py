@@ -329,3 +329,39 @@ def test_co5_another_sites_batch_never_writes_what_a_recompute_made_stale(
     with settled.transaction() as s:
         assert_like_raw(s)
         assert_like_raw(s, OTHER)
+
+
+@pytest.mark.parametrize(
+    "db_engine", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_co5_a_merge_of_blocks_between_a_views_reads_misses_no_visit(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view reads a day's block ids, then the blocks it has not seen; a late visit's batch
+    merges the day's blocks in between without moving the watermark (PostgreSQL only)."""
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 0.0)
+    clean(runtime)
+    start, period = at(DAY1, 1), Period(DAY1, DAY1)
+    try:
+        for n in range(recent.MERGE_AT):  # each batch makes the one before final: a block each
+            ingest(runtime, [[row(f"v{n}", start + dt.timedelta(minutes=40 * n), country="FR")]])
+            if n == recent.MERGE_AT - 2:
+                with runtime.transaction() as s:  # this process now holds all but the newest
+                    queries.totals(s, SITE, period, FR)
+        reading, merged = recent.plain_rows, []
+
+        def with_a_merge_first(session: Session, stmt: Any) -> Any:
+            if not merged:
+                merged.append(True)
+                late = row("late", start + dt.timedelta(minutes=5), country="FR")
+                ingest(runtime, [[late]])  # final at once: its block makes the day merge
+            return reading(session, stmt)
+
+        monkeypatch.setattr(recent, "plain_rows", with_a_merge_first)
+        with runtime.transaction() as s:
+            before = waiting(s, DAY1)
+            found = queries.totals(s, SITE, period, FR)
+        assert merged
+        assert found.visits in (before + 1, before + 2)  # as it was, or with the late visit
+    finally:
+        clean(runtime)

@@ -60,7 +60,8 @@ def settled_read(session: Session, site: str, answer: Callable[[], T]) -> T:
     An answer reads a dozen statements (settled parts, moving days, waiting blocks, open
     visits). On PostgreSQL each sees what was committed when it began: a day's job or a write
     of final visits committing between two of them could count a day twice or miss a block.
-    Both change the site's stamp, so the answer is read again when the stamp moved meanwhile.
+    Both change the site's stamp, so the answer is read again when the stamp moved meanwhile
+    (a merge of waiting blocks does not: `recent.blocks` reads around it).
     (A snapshot transaction of its own would cost a second pooled connection per request,
     taken while the request's first holds the audit lock.) On SQLite the request's
     transaction holds the database from BEGIN on, and the stamp never moves.

@@ -134,20 +134,27 @@ def blocks(
     session: Session, site: str, start: dt.date, end: dt.date, words: Vocabulary
 ) -> list[Block]:
     """The stored blocks of days start..end, coded by `words`: the ones this process has not
-    seen are read, the ones deleted since are dropped."""
+    seen are read, the ones deleted since are dropped.
+
+    The ids and the new blocks are two statements. On PostgreSQL each reads what was
+    committed when it began, and a merge committing between them (it need not move the
+    site's stamp, `queries.settled_read`) leaves ids without rows: the ids are read again."""
     r = RecentVisits
-    ids = {int(n): day for n, day in session.execute(select(r.id, r.day).where(r.site == site))}
     key = (sessions.database_of(session), site)
-    with _lock:
-        kept_words, kept = _kept.get(key, (words, {}))
-        if kept_words is not words:
-            kept = {}
-        kept = {n: block for n, block in kept.items() if n in ids}
-    wanted = [n for n, day in ids.items() if start <= day <= end and n not in kept]
-    if wanted:
+    while True:
+        ids = {int(n): day for n, day in session.execute(select(r.id, r.day).where(r.site == site))}
+        with _lock:
+            kept_words, kept = _kept.get(key, (words, {}))
+            if kept_words is not words:
+                kept = {}
+            kept = {n: block for n, block in kept.items() if n in ids}
+        wanted = [n for n, day in ids.items() if start <= day <= end and n not in kept]
         stmt = select(r.id, r.day, r.data, r.visitors).where(r.id.in_(wanted))
-        for n, day, data, visitors in plain_rows(session, stmt):
-            kept[int(n)] = Block(day, decode(day, data, words), _unpack(visitors))
+        found = plain_rows(session, stmt) if wanted else []
+        if len(found) == len(wanted):
+            break
+    for n, day, data, visitors in found:
+        kept[int(n)] = Block(day, decode(day, data, words), _unpack(visitors))
     with _lock:
         _kept[key] = (words, kept)
     return [block for n, block in sorted(kept.items()) if start <= block.day <= end]

@@ -168,7 +168,9 @@ def read_state(session: Session, site: str) -> SiteState | None:
 
 def stamp(session: Session, site: str) -> tuple[Any, ...] | None:
     """What says where a site's visits are (epoch, revision, watermark): it changes whenever a
-    visit moves from open to waiting, from waiting to the pair rollups, or is recomputed."""
+    visit moves from waiting to the pair rollups or is recomputed, and with the watermark
+    that moves visits from open to waiting (a late visit may wait without moving it; a merge
+    of waiting blocks moves nothing, and `recent.blocks` reads around it)."""
     s = SiteState
     row = session.execute(
         select(s.epoch, s.revision, s.flushed_before, s.open_since).where(s.site == site)
