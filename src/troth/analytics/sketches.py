@@ -34,6 +34,14 @@ def empty(dimension: str) -> ds.hll_sketch:
     return ds.hll_sketch(lg_k(dimension), TARGET)
 
 
+def of(dimension: str, visitors: Iterable[str]) -> bytes:
+    """A sketch of these visitors, serialized."""
+    sketch = empty(dimension)
+    for visitor in visitors:
+        sketch.update(visitor)
+    return dump(sketch)
+
+
 def load(data: bytes) -> ds.hll_sketch:
     return ds.hll_sketch.deserialize(data)
 
