@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from troth.analytics.columns import CODED, VisitColumns, Vocabulary, value_rows
-from troth.analytics.visits import ROLLUP_FILTERS, Counts, Key
+from troth.analytics.columns import VisitColumns, Vocabulary, value_rows
+from troth.analytics.visits import ROLLUP_FILTERS, ROW_DIMENSIONS, Counts, Key
 
 SubKey = tuple[str, str, str, str]
 """(filter_dim, filter_value, dimension, value): a key within one day."""
-ROWS = ("", *CODED, "page", "event")
+ROWS = ("", *ROW_DIMENSIONS)
 """The dimensions of the rows a visit adds to ("" is its unfiltered total)."""
 Array = npt.NDArray[Any]
 PIECE = 2_000_000

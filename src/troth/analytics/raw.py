@@ -34,6 +34,7 @@ from troth.analytics.visits import (
     CUSTOM,
     DIRECT,
     PAGEVIEW,
+    ROW_DIMENSIONS,
     VISIT_DIMENSIONS,
     Counts,
     Visit,
@@ -264,7 +265,7 @@ def rows_for(visit: RawVisit, dimension: str) -> list[tuple[str, Counts]]:
 def visit_rows(visit: RawVisit) -> list[tuple[str, str, Counts]]:
     """(dimension, value, counts) of every unfiltered row the visit adds to."""
     found = [("", "", visit.counts())]
-    for dimension in (*VISIT_DIMENSIONS, "entry_page", "exit_page", "page", "event"):
+    for dimension in ROW_DIMENSIONS:
         found += [(dimension, value, figures) for value, figures in rows_for(visit, dimension)]
     return found
 

@@ -2,10 +2,9 @@
 
 Settled days come as stored blocks (`column_days.py`); the days still moving are their
 final visits' waiting blocks (`recent.py`) and their open visits replayed from events, turned
-into blocks the same way. Each block is cut to the
-visits matching every filter (a mask), and only those are held. Totals, the series and each
-breakdown are then sums and distinct counts over them: one sort per breakdown, no loop per
-visit.
+into blocks the same way. Each block is cut to the visits matching every filter (a mask),
+and only those are held. Totals, the series and each breakdown are then sums and distinct
+counts over them: one sort per breakdown, no loop per visit.
 """
 
 from __future__ import annotations

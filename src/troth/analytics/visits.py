@@ -26,6 +26,8 @@ VISIT_DIMENSIONS = (
     "source", "utm_source", "utm_medium", "utm_campaign",
     "browser", "os", "device", "language", "country",
 )  # fmt: skip
+ROW_DIMENSIONS = (*VISIT_DIMENSIONS, "entry_page", "exit_page", "page", "event")
+"""The dimensions of the rows a visit adds to, beside its total."""
 ROLLUP_FILTERS = ("page", "source", "country", "device")
 DIRECT = "Direct / None"
 PAGEVIEW = "pageview"

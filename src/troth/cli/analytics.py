@@ -53,8 +53,10 @@ def build_columns(
             for day in found:
                 progress.update(task, description=f"{name} {day.isoformat()}")
                 with runtime.transaction() as session:
-                    built += column_days.build(session, name, [day])
-                    pair_days.build_day(session, name, day)  # if its job never ran
+                    # A day whose job never ran gets its pair rollups and its visit
+                    # columns from its waiting blocks first, not from its events.
+                    paired = pair_days.build_day(session, name, day)
+                    built += column_days.build(session, name, [day]) or int(paired)
                 progress.advance(task)
     typer.echo(f"built {built} of {total} days ({total - built} were stored already)")
 
