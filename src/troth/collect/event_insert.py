@@ -1,0 +1,81 @@
+"""Write a batch of event rows: COPY on PostgreSQL, one driver executemany on SQLite.
+
+Both skip SQLAlchemy's per-row parameter building, which cost more than the database's own
+work for a 10k-event batch. Values are converted by the columns' own bind processors, so
+what is stored is what an ORM insert would store; on SQLite the two slowest of them (the
+timestamp's text and a missing property set's JSON `null`) are done here, to the same text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Column, Connection, DateTime, Table
+
+from troth.collect.models import StoredEvent
+
+EVENTS: Table = StoredEvent.__table__  # type: ignore[assignment]
+COLUMNS = [column for column in EVENTS.columns if column.name != "id"]
+NAMES = [column.name for column in COLUMNS]
+COPY_SQL = f"COPY events ({', '.join(NAMES)}) FROM STDIN"
+MARKS = ", ".join("?" * len(NAMES))
+INSERT_SQL = f"INSERT INTO events ({', '.join(NAMES)}) VALUES ({MARKS})"  # noqa: S608
+Convert = Callable[[Any], Any]
+_GET = itemgetter(*NAMES)
+
+
+def insert_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    converters = [
+        (i, convert)
+        for i, column in enumerate(COLUMNS)
+        if (convert := _converter(column, connection)) is not None
+    ]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    values = (_values(row, converters) for row in rows)
+    if connection.dialect.name == "postgresql":
+        with cursor.copy(COPY_SQL) as copy:
+            for row_values in values:
+                copy.write_row(row_values)
+    else:
+        cursor.executemany(INSERT_SQL, list(values))
+
+
+def _values(row: dict[str, Any], converters: list[tuple[int, Convert]]) -> list[Any]:
+    try:
+        values = list(_GET(row))
+    except KeyError:  # a row without some columns: they take their defaults
+        values = [row.get(name, default) for name, default in _DEFAULTS]
+    for i, convert in converters:
+        values[i] = convert(values[i])
+    return values
+
+
+def _default(column: Column[Any]) -> Any:
+    """A column's scalar default (what an insert without that key stores), else None."""
+    default = column.default
+    arg = getattr(default, "arg", None)
+    return None if default is None or callable(arg) else arg
+
+
+_DEFAULTS = [(column.name, _default(column)) for column in COLUMNS]
+
+
+def _converter(column: Column[Any], connection: Connection) -> Convert | None:
+    process: Convert | None = column.type._cached_bind_processor(connection.dialect)
+    if process is None or connection.dialect.name != "sqlite":
+        return process
+    if isinstance(column.type, DateTime):
+        return _sqlite_datetime
+    if column.name == "props":
+        return lambda value: "null" if value is None else process(value)
+    return process
+
+
+def _sqlite_datetime(value: dt.datetime | None) -> str | None:
+    """SQLAlchemy's SQLite text for a datetime: wall time, always six fraction digits."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
