@@ -35,7 +35,7 @@ from troth.analytics.visits import (
     Visit,
     accumulate,
     as_counts,
-    contribution,
+    change,
     row_keys,
     utc,
 )
@@ -97,10 +97,8 @@ def persist_now(session: Session) -> None:
 
 def batch_deltas(changes: Iterable[sessions.Change]) -> dict[str, dict[Key, Counts]]:
     sums: dict[str, dict[Key, list[int]]] = defaultdict(dict)
-    for change in changes:
-        acc = sums[change.site]
-        accumulate(acc, contribution(change.after).items())
-        accumulate(acc, contribution(change.before).items(), -1)
+    for visit in changes:
+        accumulate(sums[visit.site], change(visit.before, visit.after))
     return {
         site: {key: as_counts(row) for key, row in acc.items() if any(row)}
         for site, acc in sums.items()

@@ -195,3 +195,50 @@ def contribution(visit: Visit | None) -> dict[Key, Counts]:
         return {}
     day = visit.day
     return {(day, "", "", dim, value): counts for dim, value, counts in rows(visit)}
+
+
+def change(before: Visit | None, after: Visit) -> Iterator[tuple[Key, Counts]]:
+    """contribution(after) − contribution(before), key by key, without building either.
+
+    `before` is the same visit earlier (events only join a visit, so its pages and custom
+    events only grow). While its first event stays first, its day and values stay too, and
+    every row it shares with `before` moves by the same whole-visit difference."""
+    if before is None or before.first != after.first:
+        yield from contribution(after).items()
+        for key, (a, b, c, d, e) in contribution(before).items():
+            yield key, (-a, -b, -c, -d, -e)
+        return
+    day, bounce_b, bounce_a = after.day, int(before.bounced), int(after.bounced)
+    dur_b, dur_a = before.duration_us, after.duration_us
+    whole: Counts = (after.pageviews, after.events, 1, bounce_a, dur_a)
+    moved: Counts = (
+        after.pageviews - before.pageviews, after.events - before.events, 0,
+        bounce_a - bounce_b, dur_a - dur_b,
+    )  # fmt: skip
+    yield (day, "", "", "", ""), moved
+    for name, value in after.values.items():
+        yield (day, "", "", name, value), moved
+    for dimension, old, new in (
+        ("entry_page", before.entry, after.entry), ("exit_page", before.exit, after.exit)
+    ):  # fmt: skip
+        if old is not None and new is not None and old[1] == new[1]:
+            yield (day, "", "", dimension, new[1]), moved
+            continue
+        if old is not None:
+            a, b, c, d, e = before.pageviews, before.events, 1, bounce_b, dur_b
+            yield (day, "", "", dimension, old[1]), (-a, -b, -c, -d, -e)
+        if new is not None:
+            yield (day, "", "", dimension, new[1]), whole
+    for path, views in after.page_views.items():
+        had = before.page_views.get(path)
+        events = after.page_events[path]
+        if had is None:
+            yield (day, "", "", "page", path), (views, events, 1, bounce_a, dur_a)
+        else:
+            yield (day, "", "", "page", path), (
+                views - had, events - before.page_events[path], 0,
+                bounce_a - bounce_b, dur_a - dur_b,
+            )  # fmt: skip
+    for name, count in after.custom.items():
+        had = before.custom.get(name)
+        yield (day, "", "", "event", name), (0, count - (had or 0), int(had is None), 0, 0)
