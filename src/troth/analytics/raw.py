@@ -71,6 +71,14 @@ class RawVisit:
     def bounces(self) -> int:
         return int(self.pageviews == 1 and not self.custom)
 
+    @property
+    def entry_page(self) -> str | None:
+        return self.values.get("entry_page")
+
+    @property
+    def exit_page(self) -> str | None:
+        return self.values.get("exit_page")
+
     def counts(self) -> Counts:
         return (self.pageviews, self.events, 1, self.bounces, self.duration_us)
 

@@ -21,10 +21,16 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from troth.analytics import sessions
-from troth.analytics.columns import VisitColumns, Vocabulary, concat, decode, encode_block
+from troth.analytics.columns import (
+    ColumnVisit,
+    VisitColumns,
+    Vocabulary,
+    concat,
+    decode,
+    encode_block,
+)
 from troth.analytics.columns import from_visits as columns_of
 from troth.analytics.models import RecentVisits
-from troth.analytics.raw import RawVisit
 from troth.analytics.repository import plain_rows
 
 MERGE_AT = 16
@@ -47,7 +53,7 @@ class Block:
     """What filters made of it (`recent_part.py`): a stored row never changes."""
 
 
-def add(session: Session, site: str, day: dt.date, visits: Sequence[RawVisit]) -> None:
+def add(session: Session, site: str, day: dt.date, visits: Sequence[ColumnVisit]) -> None:
     """Store visits of one day that just became final (in the watermark's transaction)."""
     if not visits:
         return

@@ -130,7 +130,7 @@ def place_final(session: Session, site: str, visits: list[Visit], settled: dt.da
     built = pair_days.built_days(session, site, list(by_day))
     for day, found in sorted(by_day.items()):
         if day not in built:
-            recent.add(session, site, day, [as_raw(v) for v in found])
+            recent.add(session, site, day, found)  # final: they change no more
             if day < settled:
                 pair_days.queue_day(session, site, day)
     late = [as_raw(v) for day in sorted(built) for v in by_day[day]]

@@ -127,6 +127,18 @@ class Visit:
         return self.pageviews == 1 and not self.custom
 
     @property
+    def bounces(self) -> int:
+        return int(self.pageviews == 1 and not self.custom)
+
+    @property
+    def entry_page(self) -> str | None:
+        return None if self.entry is None else self.entry[1]
+
+    @property
+    def exit_page(self) -> str | None:
+        return None if self.exit is None else self.exit[1]
+
+    @property
     def duration_us(self) -> int:
         return micros(self.last[0] - self.first[0])
 
