@@ -65,3 +65,24 @@ def test_co5_upgrading_marks_settled_days_built_and_keeps_moving_ones_apart(
     assert [tuple(d) for d in days] == [("2026-03-01", 1, 1), ("2026-03-02", 3, 1)]
     assert str(since).startswith("2026-03-03 10:00:00")
     engine.dispose()
+
+
+def test_co5_upgrading_marks_sites_whose_counts_hold_their_open_visits(tmp_path: Path) -> None:
+    """Before 0015 every batch counted open visits too: each stored site is marked, so its
+    ingester takes them out once; a site first stored later is not."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0014_analytics_recent_visits")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO analytics_state (site, epoch, flushed_before, open_since, revision) "
+            "VALUES ('s.example', 1, '2026-03-03 10:00:00', '2026-03-03 09:20:00', 0)"
+        ))  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO analytics_state (site, epoch, flushed_before, open_since, revision) "
+            "VALUES ('new.example', 2, '2026-03-03 10:00:00', '2026-03-03 09:20:00', 0)"
+        ))  # fmt: skip
+        marked = conn.execute(text("SELECT site, open_counted FROM analytics_state")).all()
+    assert sorted(tuple(m) for m in marked) == [("new.example", 0), ("s.example", 1)]
+    engine.dispose()

@@ -35,7 +35,8 @@ the arrays of one piece to about 100 MB."""
 @dataclass
 class Fanned:
     counts: dict[Key, Counts]
-    """Filtered keys only: the unfiltered counts are kept batch by batch elsewhere."""
+    """Filtered keys only: the unfiltered counts are written as visits become final
+    (`rollups.py`)."""
     visitors: list[tuple[dt.date, SubKey, list[str]]]
     """Every key's visitors, for the sketches."""
 

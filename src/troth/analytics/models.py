@@ -69,9 +69,9 @@ class Sketch(Base):
 class SiteState(Base):
     """Per site: which visits the sketches already hold, and a token that says when to reload.
 
-    Visits whose last event is before `flushed_before` are final: in the sketches, and in
-    their day's waiting blocks or pair rollups; later ones are open and are read from raw
-    events at query time. A recompute changes `epoch`,
+    Visits whose last event is before `flushed_before` are final: in the unfiltered counts
+    and sketches, and in their day's waiting blocks or pair rollups; later ones are open and
+    are read from raw events at query time. A recompute changes `epoch`,
     which tells the ingester to rebuild its in-memory visits from raw events.
     """
 
@@ -89,6 +89,9 @@ class SiteState(Base):
     """Visits final since this time are in `RecentVisits` or built pair rollups; before it
     (an upgrade from a version that wrote pair rows as visits ended) they may be in pair rows
     only. None: since the site's first visit."""
+    open_counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The unfiltered counts hold the open visits too (stored by a version that kept them
+    current batch by batch): the ingester takes them out when it next loads the site."""
 
 
 class DayColumns(Base):

@@ -1,9 +1,9 @@
 """The analytics read path: every answer from rollups and sketches when they can give it.
 
 No filter, or one filter on page, source, country or device: rollups (the pair rollups for
-the filter). Anything else: visit columns (`selection.py`). Unfiltered counts in rollups are
-always current; pair counts and sketches hold final visits only, so the still-open visits
-(the last half hour or so) are read from raw events and added in.
+the filter). Anything else: visit columns (`selection.py`). Counts and sketches hold final
+visits only, so the still-open visits (the last half hour or so) are read from raw events
+and added in.
 """
 
 from __future__ import annotations

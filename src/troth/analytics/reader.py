@@ -1,10 +1,10 @@
 """Answers from rollups and sketches for one site, slice and period (one dashboard's reads).
 
 The period is read as up to two parts (`parts.py`): settled days, kept in memory between
-requests, and the days still moving, read each time. Unfiltered counts in rollups are always
-current; pair counts and sketches hold final visits only, so the still-open visits (the last
-half hour or so) are read from raw events and added in, and so are the final visits of days
-whose pair rollups are not built yet (`recent_part.py`).
+requests, and the days still moving, read each time. Counts and sketches hold final visits
+only, so the still-open visits (the last half hour or so) are read from raw events and added
+in, and so are the final visits of days whose pair rollups are not built yet
+(`recent_part.py`).
 """
 
 from __future__ import annotations
@@ -73,9 +73,11 @@ class Reader:
         state = repository.read_state(session, site)
         self.days = _split(session, state, site, slice_, period)
         self.open = scan.open_visits(session, state, site, period, filters)
-        # Open visits are in the unfiltered counts already, not yet in the filtered ones;
-        # nor are the final visits of days whose pair rollups are not built yet.
-        self.unsaved = self.open if slice_ != ("", "") else []
+        # Open visits are in no counts yet (but in the unfiltered ones of a site stored by a
+        # version that counted them, until its ingester takes them out); nor are the final
+        # visits of days whose pair rollups are not built yet in the filtered ones.
+        counted = state is not None and state.open_counted and slice_ == ("", "")
+        self.unsaved = [] if counted else self.open
         self.recent = _recent(session, site, slice_, period, filters)
         self._totals: dict[Days, parts.Totals] = {}
 

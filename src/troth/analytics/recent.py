@@ -55,11 +55,18 @@ class Block:
 
 def add(session: Session, site: str, day: dt.date, visits: Sequence[ColumnVisit]) -> None:
     """Store visits of one day that just became final (in the watermark's transaction)."""
-    if not visits:
-        return
     words = Vocabulary()
-    _insert(session, site, day, columns_of(day, visits, words), words,
-            [v.visitor_key for v in visits])  # fmt: skip
+    add_block(session, site, columns_of(day, visits, words), words, [v.visitor_key for v in visits])
+
+
+def add_block(
+    session: Session, site: str, block: VisitColumns, words: Vocabulary, visitors: list[str]
+) -> None:
+    """`add` for visits already in columns (coded by `words`; `visitors`: each one's key)."""
+    if not len(block):
+        return
+    day = block.day
+    _insert(session, site, day, block, words, visitors)
     r = RecentVisits
     rows = session.execute(select(r.id, r.visits).where(r.site == site, r.day == day)).all()
     if len(rows) < MERGE_AT:

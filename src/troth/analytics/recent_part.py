@@ -16,10 +16,10 @@ import datasketches as ds
 import numpy as np
 
 from troth.analytics import sketches
-from troth.analytics.columns import Vocabulary, subset, value_rows
+from troth.analytics.columns import Vocabulary, subset, value_counts, value_rows
 from troth.analytics.figures import Filters
 from troth.analytics.recent import Block
-from troth.analytics.selection import exact_sums, mask
+from troth.analytics.selection import mask
 from troth.analytics.visits import Counts
 
 VIEWS_PER_BLOCK = 16
@@ -54,22 +54,10 @@ class BlockView:
         """Every value of the dimension these visits have, with its summed counts."""
         found = self._values.get(dimension)
         if found is None:
-            found = self._values[dimension] = self._count(dimension)
+            found = self._values[dimension] = value_counts(
+                self.columns, dimension, self.words.strings
+            )
         return found
-
-    def _count(self, dimension: str) -> dict[str, Counts]:
-        codes, _, weights = value_rows(self.columns, dimension)
-        if not len(codes):
-            return {}
-        present, dense = np.unique(codes, return_inverse=True)
-        dense = dense.reshape(-1)
-        sums = [exact_sums(dense, w, len(present)).tolist() for w in weights]
-        visits = np.bincount(dense, minlength=len(present)).tolist()
-        strings = self.words.strings
-        return {
-            strings[code]: (sums[0][n], sums[1][n], visits[n], sums[2][n], sums[3][n])
-            for n, code in enumerate(present.tolist())
-        }
 
     def value_sketch(self, dimension: str, value: str) -> ds.hll_sketch | None:
         """The visitors behind one value (None when these visits do not have it)."""

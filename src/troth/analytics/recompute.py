@@ -1,10 +1,11 @@
 """Rebuild one day's rollups and sketches from raw events (after events are erased).
 
-Unfiltered counts come from every visit that starts that day. Sketches take only the visits
-that are final (before the site's watermark): open ones are still read from raw events at
-query time. The final visits go to the day's pair rollups if they are built, else they wait
-in one block (`recent.py`) for the day to settle. The site's epoch changes, so an
-ingester reloads its open visits from raw events.
+Counts and sketches take the visits that start that day and are final (before the site's
+watermark): open ones are still read from raw events at query time (a site whose counts
+still hold its open visits, `SiteState.open_counted`, gets them counted as before). The
+final visits go to the day's pair rollups if they are built, else they wait in one block
+(`recent.py`) for the day to settle. The site's epoch changes, so an ingester reloads its
+open visits from raw events.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     cache.day(site, 0, day, {})
     final_visits: list[raw.RawVisit] = []
     for visit in visits:
+        final = visit.last < flushed_before
+        if not final and not state.open_counted:  # read from raw events until it is final
+            continue
         rows = raw.visit_rows(visit)
         accumulate(counts, [((day, "", "", dim, value), c) for dim, value, c in rows])
-        if visit.last < flushed_before:  # open visits are only in the unfiltered counts
+        if final:
             final_visits.append(visit)
             keys = [(dim, value) for dim, value, _ in rows]
             cache.add_unfiltered(site, 0, day, visit.visitor_key, keys)

@@ -173,7 +173,9 @@ def stamp(session: Session, site: str) -> tuple[Any, ...] | None:
     of waiting blocks moves nothing, and `recent.blocks` reads around it)."""
     s = SiteState
     row = session.execute(
-        select(s.epoch, s.revision, s.flushed_before, s.open_since).where(s.site == site)
+        select(s.epoch, s.revision, s.flushed_before, s.open_since, s.open_counted).where(
+            s.site == site
+        )
     ).first()
     return None if row is None else tuple(row)
 

@@ -1,18 +1,18 @@
 """Keep rollups and sketches current as each ingest batch is stored, in its transaction.
 
-Unfiltered counts are kept current batch by batch. Each visit's figures are a function of
-its state (`visits.contribution`), so a batch adds "figures after − figures before" for every
-visit it touched: a second pageview takes a bounce away, duration grows by the new span, the
-exit page moves from one row to another. The deltas of a batch are summed in Python first,
-then written with one upsert per key.
+A batch assigns its events to visits (`sessions.py`); the visits still open are not
+counted anywhere yet. A visit that becomes final adds to the unfiltered sketches, and is
+written, every few seconds with the watermark that says which visits are final: its
+figures to the unfiltered counts (summed with numpy over the columns of the visits that
+became final, one upsert per key), and the visit to its day's waiting blocks (`recent.py`)
+or, when its day's pair rollups are built already (an event that came late), to those.
+Counting a visit once, when it is final, costs a fraction of keeping every open visit's
+figures current batch by batch ("figures after − figures before" for each visit touched).
 
-A visit that becomes final adds to the unfiltered sketches, and is written, every few
-seconds with the watermark that says which visits are final, either to its day's waiting
-blocks (`recent.py`) or, when its day's pair rollups are built already (an event that came
-late), to those. A day's pair rollups are built once, when it settles (`pair_days.py`):
-about 70 pair rows and sketches a visit are written once a day instead of with every
-watermark. Queries read the visits after the watermark from raw events, so answers stay
-exact meanwhile.
+A day's pair rollups are built once, when it settles (`pair_days.py`): about 70 pair rows
+and sketches a visit are written once a day instead of with every watermark. Queries read
+the visits after the watermark (`live_visits.py`) and add them in, so answers stay exact
+meanwhile.
 """
 
 from __future__ import annotations
@@ -20,29 +20,31 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, live_visits, pair_days, parts, recent, repository, sessions
+from troth.analytics import (
+    column_days,
+    columns,
+    live_visits,
+    pair_days,
+    parts,
+    recent,
+    repository,
+    sessions,
+)
+from troth.analytics.columns import Vocabulary
 from troth.analytics.raw import as_raw
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import (
-    Counts,
-    Key,
-    Visit,
-    accumulate,
-    as_counts,
-    change,
-    row_keys,
-    utc,
-)
+from troth.analytics.visits import Counts, Key, Visit, row_keys, utc
 
 PENDING = "troth.analytics.batches"
 PERSIST_SECONDS = 5.0
-"""Sketches are written at most this often; until then, queries read those visits raw."""
+"""Final visits (counts, sketches, blocks) are written at most this often; until then,
+queries read those visits raw."""
 _caches: dict[str, DayCache] = {}
 
 
@@ -54,8 +56,6 @@ def before_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     batch: sessions.BatchVisits = session.info[PENDING].pop()
-    for site, deltas in batch_deltas(batch.changes.values()).items():
-        repository.add_counts(session, site, deltas)
     for site, days in batch.late.items():
         repository.bump_revision(session, site)
         column_days.invalidate(session, site, days)
@@ -95,16 +95,6 @@ def persist_now(session: Session) -> None:
         persist(session, cache)
 
 
-def batch_deltas(changes: Iterable[sessions.Change]) -> dict[str, dict[Key, Counts]]:
-    sums: dict[str, dict[Key, list[int]]] = defaultdict(dict)
-    for visit in changes:
-        accumulate(sums[visit.site], change(visit.before, visit.after))
-    return {
-        site: {key: as_counts(row) for key, row in acc.items() if any(row)}
-        for site, acc in sums.items()
-    }
-
-
 def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits) -> None:
     """Count each visit that became final in the unfiltered sketches; keep it for `persist`."""
     for site, epoch in batch.epochs.items():
@@ -128,11 +118,16 @@ def place_final(session: Session, site: str, visits: list[Visit], settled: dt.da
     for visit in visits:
         by_day[visit.day].append(visit)
     built = pair_days.built_days(session, site, list(by_day))
+    counts: dict[Key, Counts] = {}
     for day, found in sorted(by_day.items()):
+        words = Vocabulary()
+        block = columns.from_visits(day, found, words)  # final: they change no more
+        counts |= columns.unfiltered_counts(block, words)
         if day not in built:
-            recent.add(session, site, day, found)  # final: they change no more
+            recent.add_block(session, site, block, words, [v.visitor_key for v in found])
             if day < settled:
                 pair_days.queue_day(session, site, day)
+    repository.add_counts(session, site, counts)
     late = [as_raw(v) for day in sorted(built) for v in by_day[day]]
     if late:
         pair_days.add(session, site, late)

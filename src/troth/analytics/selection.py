@@ -26,6 +26,7 @@ from troth.analytics.columns import (
     VisitColumns,
     Vocabulary,
     concat,
+    exact_sums,
     from_visits,
     subset,
     value_rows,
@@ -219,17 +220,6 @@ class Selection:
             np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             [np.concatenate([p[2][n] for p in parts]) for n in range(4)],
         )  # fmt: skip
-
-
-def exact_sums(codes: Array, weights: Array, size: int) -> Array:
-    """Per code, the sum of its weights. bincount adds in floating point (exact below 2**53):
-    counts are far below it; durations are summed as their low 26 bits and the rest apart,
-    exact for up to 2**27 rows of values under 2**40 (twelve days, in microseconds)."""
-    if weights.dtype != np.int64:
-        return np.bincount(codes, weights=weights, minlength=size).astype(np.int64)
-    low = np.bincount(codes, weights=weights & 0x3FF_FFFF, minlength=size)
-    high = np.bincount(codes, weights=weights >> 26, minlength=size)
-    return (high.astype(np.int64) << 26) + low.astype(np.int64)
 
 
 def _sums(pageviews: Array, events: Array, bounces: Array, duration: Array) -> Counts:

@@ -17,11 +17,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from troth.analytics import repository
 from troth.analytics.models import SiteState
-from troth.analytics.visits import Order, Visit, as_dicts, replay, utc
+from troth.analytics.visits import (
+    Key,
+    Order,
+    Visit,
+    accumulate,
+    as_counts,
+    as_dicts,
+    contribution,
+    replay,
+    utc,
+)
 from troth.collect.models import StoredEvent
 
 GAP = dt.timedelta(minutes=30)
@@ -99,17 +110,7 @@ class SiteVisits:
 
 
 @dataclass
-class Change:
-    """What one batch did to one visit: its state before (None when new) and now."""
-
-    site: str
-    before: Visit | None
-    after: Visit
-
-
-@dataclass
 class BatchVisits:
-    changes: dict[int, Change] = field(default_factory=dict)
     final: list[tuple[str, Visit]] = field(default_factory=list)
     watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
     """Per site: (flushed_before, open_since) after this batch."""
@@ -141,9 +142,7 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
     for row in rows:
         site, ts = str(row["site"]), utc(row["ts"])
         order = (ts, next(_arrival))
-        visit, fresh = sites[site].place(row, order)
-        if visit.visit_id not in batch.changes:
-            batch.changes[visit.visit_id] = Change(site, None if fresh else visit.copy(), visit)
+        visit, _ = sites[site].place(row, order)
         visit.add(row, order)
         row["visit_id"] = visit.visit_id
         newest[site] = max(newest.get(site, ts), ts)
@@ -160,18 +159,34 @@ def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
     memory = _memory.setdefault(database_of(session), {})
     s = SiteState
     rows = session.execute(
-        select(s.site, s.epoch, s.flushed_before, s.open_since).where(s.site.in_(list(names)))
+        select(s.site, s.epoch, s.flushed_before, s.open_since, s.open_counted).where(
+            s.site.in_(list(names))
+        )
     ).all()
-    stored = {site: (epoch, utc(before)) for site, epoch, before, _ in rows}
-    settled = {site: utc(since).date() for site, _, _, since in rows}
+    stored = {row.site: (row.epoch, utc(row.flushed_before)) for row in rows}
+    settled = {row.site: utc(row.open_since).date() for row in rows}
+    counted = {row.site for row in rows if row.open_counted}
     for name in names:
         known = memory.get(name)
         if name not in stored:
             memory[name] = _start_site(session, name)
-        elif known is None or known.epoch != stored[name][0]:
+        elif known is None or known.epoch != stored[name][0] or name in counted:
             memory[name] = rebuild(session, name, *stored[name])
+        if name in counted:
+            _uncount_open(session, name, memory[name])
         memory[name].settled = settled.get(name, dt.date.min)
     return {name: memory[name] for name in names}
+
+
+def _uncount_open(session: Session, site: str, state: SiteVisits) -> None:
+    """Take the open visits out of counts stored by a version that counted them batch by
+    batch (`SiteState.open_counted`): they are counted once, when they become final."""
+    counts: dict[Key, list[int]] = {}
+    for visits in state.by_visitor.values():
+        for visit in visits:
+            accumulate(counts, contribution(visit).items(), -1)
+    repository.add_counts(session, site, {key: as_counts(c) for key, c in counts.items()})
+    session.execute(update(SiteState).where(SiteState.site == site).values(open_counted=False))
 
 
 def _start_site(session: Session, site: str) -> SiteVisits:

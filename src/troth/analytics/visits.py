@@ -1,4 +1,4 @@
-"""A visit's state, and the rollup figures it contributes (so a change is a difference).
+"""A visit's state, and the rollup figures it contributes once it is final.
 
 Rules shared by the rollups and by `raw.py`:
 - a visit belongs to the UTC day of its first event and carries that event's dimensions;
@@ -9,8 +9,9 @@ Rules shared by the rollups and by `raw.py`:
 - a filter selects visits: by the visit's value for a visit dimension, by "viewed that page"
   for page and by "had that custom event" for event.
 
-Unfiltered figures change with every event of a visit; the filtered ones (pair rollups) are
-written once, when the visit is final, so a batch pays for them once per visit.
+A visit's figures change with every event it gets (a second page view takes its bounce away,
+the exit page moves), so both the unfiltered and the filtered ones (pair rollups) are written
+once, when the visit is final; until then a view reads it from raw events.
 """
 
 from __future__ import annotations
@@ -202,55 +203,9 @@ def row_keys(visit: Visit) -> Iterator[tuple[str, str]]:
 
 
 def contribution(visit: Visit | None) -> dict[Key, Counts]:
-    """The unfiltered figures of a visit: kept current batch by batch, so open visits count."""
+    """The unfiltered figures of a visit, by key."""
     if visit is None:
         return {}
     day = visit.day
     return {(day, "", "", dim, value): counts for dim, value, counts in rows(visit)}
 
-
-def change(before: Visit | None, after: Visit) -> Iterator[tuple[Key, Counts]]:
-    """contribution(after) − contribution(before), key by key, without building either.
-
-    `before` is the same visit earlier (events only join a visit, so its pages and custom
-    events only grow). While its first event stays first, its day and values stay too, and
-    every row it shares with `before` moves by the same whole-visit difference."""
-    if before is None or before.first != after.first:
-        yield from contribution(after).items()
-        for key, (a, b, c, d, e) in contribution(before).items():
-            yield key, (-a, -b, -c, -d, -e)
-        return
-    day, bounce_b, bounce_a = after.day, int(before.bounced), int(after.bounced)
-    dur_b, dur_a = before.duration_us, after.duration_us
-    whole: Counts = (after.pageviews, after.events, 1, bounce_a, dur_a)
-    moved: Counts = (
-        after.pageviews - before.pageviews, after.events - before.events, 0,
-        bounce_a - bounce_b, dur_a - dur_b,
-    )  # fmt: skip
-    yield (day, "", "", "", ""), moved
-    for name, value in after.values.items():
-        yield (day, "", "", name, value), moved
-    for dimension, old, new in (
-        ("entry_page", before.entry, after.entry), ("exit_page", before.exit, after.exit)
-    ):  # fmt: skip
-        if old is not None and new is not None and old[1] == new[1]:
-            yield (day, "", "", dimension, new[1]), moved
-            continue
-        if old is not None:
-            a, b, c, d, e = before.pageviews, before.events, 1, bounce_b, dur_b
-            yield (day, "", "", dimension, old[1]), (-a, -b, -c, -d, -e)
-        if new is not None:
-            yield (day, "", "", dimension, new[1]), whole
-    for path, views in after.page_views.items():
-        had = before.page_views.get(path)
-        events = after.page_events[path]
-        if had is None:
-            yield (day, "", "", "page", path), (views, events, 1, bounce_a, dur_a)
-        else:
-            yield (day, "", "", "page", path), (
-                views - had, events - before.page_events[path], 0,
-                bounce_a - bounce_b, dur_a - dur_b,
-            )  # fmt: skip
-    for name, count in after.custom.items():
-        had = before.custom.get(name)
-        yield (day, "", "", "event", name), (0, count - (had or 0), int(had is None), 0, 0)

@@ -1,0 +1,81 @@
+"""CO5: counts stored by a version that counted open visits batch by batch are mended once.
+
+Unfiltered counts now hold final visits only; a view adds the open ones. A site stored the
+old way is marked (`SiteState.open_counted`): views count its open visits as already in,
+and its ingester takes them out of the counts when it next loads the site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.unit.analytics.support import SITE, clean, ingest, row
+from troth.analytics import queries, raw, repository, rollups, sessions
+from troth.analytics.figures import DIMENSIONS, Filters, Period
+from troth.analytics.visits import Key, accumulate, as_counts, contribution, utc
+from troth.runtime import Runtime
+
+DAY = dt.date(2026, 3, 2)
+PERIOD = Period(DAY, DAY)
+
+
+def at(hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(DAY.year, DAY.month, DAY.day, hour, minute, tzinfo=dt.UTC)
+
+
+def assert_like_raw(session: Session) -> None:
+    for filters in (Filters(), Filters((("country", "FR"),))):
+        visits = raw.load(session, SITE, PERIOD, filters)
+        board = queries.dashboard(session, SITE, PERIOD, filters, limit=1000)
+        assert board.totals == raw.totals_of(visits), filters
+        assert board.series == raw.series_of(visits, PERIOD), filters
+        for dimension in DIMENSIONS:
+            assert board.breakdowns[dimension] == raw.rows_of(visits, dimension), dimension
+
+
+def count_open_visits_the_old_way(session: Session) -> int:
+    """What the earlier version left: the open visits' figures in the unfiltered counts."""
+    state = repository.state(session, SITE)
+    assert state is not None
+    found = sessions.rebuild(session, SITE, state.epoch, utc(state.flushed_before))
+    sums: dict[Key, list[int]] = {}
+    visits = [v for same in found.by_visitor.values() for v in same]
+    for visit in visits:
+        accumulate(sums, contribution(visit).items())
+    repository.add_counts(session, SITE, {key: as_counts(c) for key, c in sums.items()})
+    state.open_counted = True
+    return len(visits)
+
+
+def test_co5_counts_that_hold_open_visits_are_read_as_such_and_mended_once(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 0.0)
+    clean(runtime)
+    try:
+        ingest(runtime, [[
+            row("a", at(9), "/", country="FR"), row("a", at(9, 5), "/a", country="FR"),
+            row("b", at(11), "/", referrer="google.com"),
+            row("c", at(11, 50), "/b", country="FR"), row("d", at(12), "/"),
+            row("d", at(12, 1), "/a", kind="event", name="signup"),
+        ]])  # fmt: skip
+        with runtime.transaction() as s:
+            assert count_open_visits_the_old_way(s) == 2  # c and d: within 30 minutes of 12:01
+        rollups.forget()  # the upgraded process starts with nothing in memory
+        with runtime.transaction() as s:
+            assert_like_raw(s)  # the open visits are not added a second time
+        ingest(runtime, [[row("c", at(12, 10), "/c", country="FR")]])
+        with runtime.transaction() as s:
+            state = repository.state(s, SITE)
+            assert state is not None
+            assert not state.open_counted
+            assert_like_raw(s)
+        ingest(runtime, [[row("e", at(15), "/")]])  # c and d become final: counted once
+        with runtime.transaction() as s:
+            assert_like_raw(s)
+            assert queries.totals(s, SITE, PERIOD).visits == 5
+    finally:
+        clean(runtime)
