@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -165,6 +165,25 @@ def unfiltered_counts(columns: VisitColumns, words: Vocabulary) -> dict[Key, Cou
         for value, counts in value_counts(columns, dimension, words.strings).items():
             found[(day, "", "", dimension, value)] = counts
     return found
+
+
+def value_visitors(
+    columns: VisitColumns, visitors: Sequence[str], strings: Sequence[str]
+) -> Iterator[tuple[str, str, list[str]]]:
+    """(dimension, value, the visitor of each visit in that row) for the totals and every row
+    of these visits (`visitors`: each visit's key), grouped in numpy."""
+    yield "", "", list(visitors)
+    for dimension in ROW_DIMENSIONS:
+        codes, rows, _ = value_rows(columns, dimension)
+        if not len(codes):
+            continue
+        order = np.argsort(codes, kind="stable")
+        codes, rows = codes[order], rows[order]
+        starts = [0, *(np.flatnonzero(np.diff(codes)) + 1).tolist()]
+        ends = [*starts[1:], len(codes)]
+        keys = [visitors[row] for row in rows.tolist()]
+        for code, start, end in zip(codes[starts].tolist(), starts, ends, strict=True):
+            yield dimension, strings[code], keys[start:end]
 
 
 def exact_sums(codes: npt.NDArray[Any], weights: npt.NDArray[Any], size: int) -> Ints:

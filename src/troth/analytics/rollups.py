@@ -37,9 +37,10 @@ from troth.analytics import (
     sessions,
 )
 from troth.analytics.columns import Vocabulary
+from troth.analytics.fanout import Fanned
 from troth.analytics.raw import as_raw
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import Counts, Key, Visit, row_keys, utc
+from troth.analytics.visits import Counts, Key, Visit, utc
 
 PENDING = "troth.analytics.batches"
 PERSIST_SECONDS = 5.0
@@ -60,7 +61,7 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         repository.bump_revision(session, site)
         column_days.invalidate(session, site, days)
     cache = _caches.setdefault(sessions.database_of(session), DayCache())
-    record_final(session, cache, batch)
+    record_final(cache, batch)
     cache.watermarks.update(batch.watermarks)
     # A late visit is final at once, and before the stored watermark: it is written now, with
     # the batch that changed its day, so neither its day's job nor a cached view misses it.
@@ -76,7 +77,7 @@ def persist(session: Session, cache: DayCache) -> None:
         cache.drop_epochs_except(site, state.epoch)
     for site, visits in cache.take_finals().items():
         settled = utc(states[site].open_since).date() if site in states else dt.date.min
-        place_final(session, site, visits, settled)
+        place_final(session, cache, site, visits, settled)
     repository.put_sketches(session, cache.take_touched())
     for site, (flushed_before, open_since) in cache.watermarks.items():
         pair_days.settle(session, site, open_since)
@@ -95,21 +96,19 @@ def persist_now(session: Session) -> None:
         persist(session, cache)
 
 
-def record_final(session: Session, cache: DayCache, batch: sessions.BatchVisits) -> None:
-    """Count each visit that became final in the unfiltered sketches; keep it for `persist`."""
+def record_final(cache: DayCache, batch: sessions.BatchVisits) -> None:
+    """Keep each visit that became final for `persist`."""
     for site, epoch in batch.epochs.items():
         cache.drop_epochs_except(site, epoch)
     for site, visit in batch.final:
-        epoch = batch.epochs[site]
-        if not cache.has(site, epoch, visit.day):
-            stored = repository.day_sketches(session, site, visit.day, ("", ""))
-            cache.day(site, epoch, visit.day, stored)
-        cache.add_unfiltered(site, epoch, visit.day, visit.visitor_key, row_keys(visit))
-        cache.finals.setdefault((site, epoch), []).append(visit)
+        cache.finals.setdefault((site, batch.epochs[site]), []).append(visit)
 
 
-def place_final(session: Session, site: str, visits: list[Visit], settled: dt.date) -> None:
-    """Final visits go to their day's waiting blocks, or to its pair rollups once built.
+def place_final(
+    session: Session, cache: DayCache, site: str, visits: list[Visit], settled: dt.date
+) -> None:
+    """Final visits go to the unfiltered counts and sketches, and to their day's waiting
+    blocks, or to its pair rollups once built.
 
     A visit on a settled day (an event that came late) changes what views keep of that day:
     the site's revision goes up. Its day's job is queued again if the day waits for one.
@@ -122,9 +121,11 @@ def place_final(session: Session, site: str, visits: list[Visit], settled: dt.da
     for day, found in sorted(by_day.items()):
         words = Vocabulary()
         block = columns.from_visits(day, found, words)  # final: they change no more
+        visitors = [v.visitor_key for v in found]
         counts |= columns.unfiltered_counts(block, words)
+        _count_visitors(session, cache, site, block, words, visitors)
         if day not in built:
-            recent.add_block(session, site, block, words, [v.visitor_key for v in found])
+            recent.add_block(session, site, block, words, visitors)
             if day < settled:
                 pair_days.queue_day(session, site, day)
     repository.add_counts(session, site, counts)
@@ -133,6 +134,20 @@ def place_final(session: Session, site: str, visits: list[Visit], settled: dt.da
         pair_days.add(session, site, late)
     if min(by_day, default=settled) < settled:
         repository.bump_revision(session, site)
+
+
+def _count_visitors(
+    session: Session, cache: DayCache, site: str, block: columns.VisitColumns, words: Vocabulary,
+    visitors: list[str],
+) -> None:  # fmt: skip
+    """Add one day's final visits to its unfiltered sketches (read once into the cache)."""
+    epoch, day = cache.epochs[site], block.day
+    if not cache.has(site, epoch, day):
+        cache.day(site, epoch, day, repository.day_sketches(session, site, day, ("", "")))
+    found = columns.value_visitors(block, visitors, words.strings)
+    cache.add(
+        site, epoch, Fanned({}, [(day, ("", "", dim, value), keys) for dim, value, keys in found])
+    )
 
 
 def forget(database: str | None = None) -> None:
