@@ -39,6 +39,7 @@ GAP = dt.timedelta(minutes=30)
 LONGEST_VISIT = dt.timedelta(hours=24)
 """How far back a rebuild looks for the start of an open visit."""
 LATE = dt.timedelta(minutes=10)
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 _arrival = itertools.count(1 << 40)  # above any stored event id: later arrivals sort later
 
 
@@ -70,8 +71,9 @@ class SiteVisits:
     epoch: int
     flushed_before: dt.datetime
     by_visitor: dict[str, list[Visit]] = field(default_factory=dict)
-    settled: dt.date = dt.date.min
-    """Days before this hold no open visit in the stored state (see `SiteState.revision`)."""
+    settled_at: dt.datetime = EARLIEST
+    """Days before this midnight hold no open visit in the stored state (see
+    `SiteState.revision`)."""
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         for visit in reversed(self.by_visitor.get(key, ())):
@@ -135,18 +137,20 @@ def forget(database: str | None = None) -> None:
 
 
 def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
-    """Fill `visit_id` in every row; report the visits changed and the visits now final."""
+    """Fill `visit_id` in every row; report the visits now final."""
     sites = _sites(session, {str(row["site"]) for row in rows})
     batch = BatchVisits()
     newest: dict[str, dt.datetime] = {}
     for row in rows:
         site, ts = str(row["site"]), utc(row["ts"])
         order = (ts, next(_arrival))
-        visit, _ = sites[site].place(row, order)
+        place = sites[site]
+        visit, _ = place.place(row, order)
         visit.add(row, order)
         row["visit_id"] = visit.visit_id
-        newest[site] = max(newest.get(site, ts), ts)
-        if visit.day < sites[site].settled:
+        if ts > newest.get(site, EARLIEST):
+            newest[site] = ts
+        if visit.first[0] < place.settled_at:  # it started before the settled day
             batch.late.setdefault(site, set()).add(visit.day)
     for site, ts in newest.items():
         batch.final.extend((site, visit) for visit in sites[site].flush(ts))
@@ -164,7 +168,7 @@ def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
         )
     ).all()
     stored = {row.site: (row.epoch, utc(row.flushed_before)) for row in rows}
-    settled = {row.site: utc(row.open_since).date() for row in rows}
+    settled = {row.site: _midnight(utc(row.open_since)) for row in rows}
     counted = {row.site for row in rows if row.open_counted}
     for name in names:
         known = memory.get(name)
@@ -174,8 +178,12 @@ def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
             memory[name] = rebuild(session, name, *stored[name])
         if name in counted:
             _uncount_open(session, name, memory[name])
-        memory[name].settled = settled.get(name, dt.date.min)
+        memory[name].settled_at = settled.get(name, EARLIEST)
     return {name: memory[name] for name in names}
+
+
+def _midnight(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _uncount_open(session: Session, site: str, state: SiteVisits) -> None:

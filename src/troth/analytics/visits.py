@@ -64,7 +64,10 @@ def as_counts(row: list[int]) -> Counts:
 
 def utc(moment: dt.datetime) -> dt.datetime:
     """SQLite gives back naive datetimes; every stored time is UTC."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    zone = moment.tzinfo
+    if zone is dt.UTC:
+        return moment
+    return moment.replace(tzinfo=dt.UTC) if zone is None else moment.astimezone(dt.UTC)
 
 
 def cut(value: str) -> str:
@@ -73,9 +76,14 @@ def cut(value: str) -> str:
 
 def visit_values(row: Mapping[str, Any]) -> dict[str, str]:
     """The visit dimensions as an event row gives them."""
-    values = {name: cut(str(row.get(name) or "")) for name in VISIT_DIMENSIONS[1:]}
-    values["source"] = cut(str(row.get("referrer_host") or "")) or DIRECT
+    values = {name: _text(row.get(name)) for name in VISIT_DIMENSIONS[1:]}
+    values["source"] = _text(row.get("referrer_host")) or DIRECT
     return values
+
+
+def _text(value: object) -> str:
+    # Once per dimension of every new visit: a string (nearly always) is only cut.
+    return (value if value.__class__ is str else str(value or ""))[:MAX_VALUE]
 
 
 def micros(delta: dt.timedelta) -> int:
@@ -104,8 +112,9 @@ class Visit:
     def add(self, row: Mapping[str, Any], order: Order) -> None:
         if order < self.first:
             self.first, self.values = order, visit_values(row)
-        self.last = max(self.last, order)
-        path, kind = cut(str(row.get("path") or "")), str(row["kind"])
+        if order > self.last:
+            self.last = order
+        path, kind = _text(row.get("path")), row["kind"]
         self.events += 1
         self.page_events[path] = self.page_events.get(path, 0) + 1
         if kind == PAGEVIEW:
@@ -116,7 +125,7 @@ class Visit:
             if self.exit is None or order >= self.exit[0]:
                 self.exit = (order, path)
         elif kind == CUSTOM:
-            name = cut(str(row.get("name") or ""))
+            name = _text(row.get("name"))
             self.custom[name] = self.custom.get(name, 0) + 1
 
     @property
