@@ -31,6 +31,8 @@ def _rows() -> list[dict[str, Any]]:
         rows.append({**FULL, "ts": ts, "props": props, "cookieless": bool(n % 2)})
     rows.append({"site": "a.example", "ts": MOMENTS[1], "kind": "event", "path": "/q",
                  "visitor_key": "v2", "cookieless": True, "props": None})  # fmt: skip
+    rows.append({"site": "a.example", "ts": MOMENTS[2], "kind": "pageview", "path": "/r",
+                 "visitor_key": "v3", "cookieless": False})  # no props at all: NULL  # fmt: skip
     return rows
 
 
@@ -51,6 +53,10 @@ def test_fast_insert_stores_what_an_ordinary_insert_stores(db_engine: Engine) ->
         for row in theirs:  # one statement per row: each takes its own missing defaults
             conn.execute(insert(EVENTS), [row])
     assert _stored(db_engine, "a.example") == _stored(db_engine, "b.example")
-    assert len(_stored(db_engine, "a.example")) == 4
+    stored = _stored(db_engine, "a.example")
+    assert len(stored) == 5
+    names = [c.name for c in EVENTS.columns if c.name not in ("id", "site")]
+    props = names.index("props")
+    assert [row[props] for row in stored[3:]] == ["null", None]  # given as None; left out
     with db_engine.begin() as conn:
         conn.execute(EVENTS.delete())

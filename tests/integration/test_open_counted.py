@@ -1,8 +1,8 @@
-"""CO5: counts stored by a version that counted open visits batch by batch are mended once.
+"""CO5: unfiltered counts hold final visits only, each written once; a view adds the open ones.
 
-Unfiltered counts now hold final visits only; a view adds the open ones. A site stored the
-old way is marked (`SiteState.open_counted`): views count its open visits as already in,
-and its ingester takes them out of the counts when it next loads the site.
+A visit final on arrival is written with its batch. A site stored by a version that counted
+open visits batch by batch is marked (`SiteState.open_counted`): views count its open visits
+as already in, and its ingester takes them out of the counts when it next loads the site.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import queries, raw, repository, rollups, sessions
+from troth.analytics import queries, raw, recompute, repository, rollups, sessions
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.visits import Key, accumulate, as_counts, contribution, utc
 from troth.runtime import Runtime
@@ -77,5 +77,36 @@ def test_co5_counts_that_hold_open_visits_are_read_as_such_and_mended_once(
         with runtime.transaction() as s:
             assert_like_raw(s)
             assert queries.totals(s, SITE, PERIOD).visits == 5
+    finally:
+        clean(runtime)
+
+
+def test_co5_a_visit_final_on_arrival_is_written_with_its_batch(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events that arrive behind the stored watermark make a visit that is final at once: no
+    view would read it from raw events, so it is written in its own batch's transaction, and
+    neither a restart nor a recompute before the next write loses it."""
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
+    clean(runtime)
+    try:
+        ingest(runtime, [[row("a", at(9), "/"), row("b", at(12), "/a")]])
+        with runtime.transaction() as s:
+            rollups.persist_now(s)  # the stored watermark: 11:30
+        ingest(runtime, [[row("c", at(11), "/b", country="FR")]])
+        with runtime.transaction() as s:
+            assert_like_raw(s)
+            assert queries.totals(s, SITE, PERIOD).visits == 3
+        rollups.forget()  # a restart before the next write
+        ingest(runtime, [[row("d", at(12, 5), "/")]])
+        with runtime.transaction() as s:
+            assert_like_raw(s)
+        ingest(runtime, [[row("e", at(10), "/c")]])
+        with runtime.transaction() as s:
+            recompute.recompute_day(s, SITE, DAY - dt.timedelta(days=5))  # a new epoch
+        ingest(runtime, [[row("f", at(12, 10), "/")]])
+        with runtime.transaction() as s:
+            assert_like_raw(s)
+            assert queries.totals(s, SITE, PERIOD).visits == 6
     finally:
         clean(runtime)

@@ -15,7 +15,8 @@ That gives the visits a fresh replay would give, because:
   only to visits open in its memory, whose watermark is at or after the stored one, so such
   a visit had an event at or after the stored watermark already;
 - a new visit with no event at or after the watermark is final (a late event's visit is
-  final at once) and never becomes open: it is left out, as the replay leaves it out.
+  final at once) and never becomes open: it is left out, as the replay leaves it out (the
+  ingester writes it with the batch that brought it).
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ def settled_read(session: Session, site: str, answer: Callable[[], T]) -> T:
     visits). On PostgreSQL each sees what was committed when it began: a day's job or a write
     of final visits committing between two of them could count a day twice or miss a block.
     Both change the site's stamp, so the answer is read again when the stamp moved meanwhile
-    (a merge of waiting blocks does not: `recent.blocks` reads around it).
+    (a merge of waiting blocks does not: `recent.blocks` reads around it). The last attempt
+    holds the rollup writers off until the request's transaction ends.
     (A snapshot transaction of its own would cost a second pooled connection per request,
     taken while the request's first holds the audit lock.) On SQLite the request's
     transaction holds the database from BEGIN on, and the stamp never moves.
@@ -71,6 +72,7 @@ def settled_read(session: Session, site: str, answer: Callable[[], T]) -> T:
         found = answer()
         if repository.stamp(session, site) == before:
             return found
+    repository.hold_rollups_still(session)  # rare: writers wait for this request to end
     return answer()
 
 

@@ -35,6 +35,13 @@ def lock_rollups(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
 
 
+def hold_rollups_still(session: Session) -> None:
+    """Keep rollup writers from committing until this transaction ends (PostgreSQL; SQLite's
+    transaction holds the database already): every later statement sees the same visits."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:id)"), {"id": LOCK_ID})
+
+
 def _mark(session: Session) -> str:
     """The DB-API's parameter mark: psycopg's or sqlite3's."""
     return "%s" if session.get_bind().dialect.name == "postgresql" else "?"
@@ -44,11 +51,12 @@ def _upsert(
     session: Session, table: str, columns: Sequence[str], update_set: str,
     rows: list[tuple[Any, ...]],
 ) -> None:  # fmt: skip
-    """INSERT … ON CONFLICT DO UPDATE for each row (keys unique among them).
+    """INSERT … ON CONFLICT DO UPDATE for each row (no key twice: PostgreSQL refuses that).
 
     SQLite takes them through one executemany. PostgreSQL takes them as one array per column
-    in a statement per CHUNK rows (`unnest`), in key order: an executemany there is a
-    statement per row, and upserting a few thousand keys took 3-4 times as long."""
+    in a statement per CHUNK rows (`unnest`), sorted (by code point, near enough the index's
+    order): an executemany there is a statement per row, 15-20 % slower for a watermark's
+    few thousand keys."""
     # Table and column names are this module's constants; values go as parameters.
     names, key = ", ".join(columns), ", ".join(KEY)
     conflict = f"ON CONFLICT ({key}) DO UPDATE SET {update_set}"
@@ -187,7 +195,8 @@ def read_state(session: Session, site: str) -> SiteState | None:
 
 
 def stamp(session: Session, site: str) -> tuple[Any, ...] | None:
-    """What says where a site's visits are (epoch, revision, watermark): it changes whenever a
+    """What says where a site's visits are (epoch, revision, watermark, whether the counts hold
+    open visits): it changes whenever a
     visit moves from waiting to the pair rollups or is recomputed, and with the watermark
     that moves visits from open to waiting (a late visit may wait without moving it; a merge
     of waiting blocks moves nothing, and `recent.blocks` reads around it)."""

@@ -64,14 +64,15 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     record_final(cache, batch)
     cache.watermarks.update(batch.watermarks)
     # A late visit is final at once, and before the stored watermark: it is written now, with
-    # the batch that changed its day, so neither its day's job nor a cached view misses it.
-    if batch.late or time.monotonic() - cache.persisted_at >= PERSIST_SECONDS:
+    # the batch that brought it, so neither its day's job nor a view misses it, and a restart
+    # or a recompute before the next write cannot lose it (a rebuild starts at the watermark).
+    if batch.late or batch.behind or time.monotonic() - cache.persisted_at >= PERSIST_SECONDS:
         persist(session, cache)
 
 
 def persist(session: Session, cache: DayCache) -> None:
-    """Write newly final visits (sketches, and the blocks or pair rollups of their days) with
-    the watermark they reach."""
+    """Write newly final visits (unfiltered counts and sketches, and the blocks or pair rollups
+    of their days) with the watermark they reach."""
     states = repository.states(session, list(cache.epochs))
     for site, state in states.items():  # a recompute since: what this process holds is stale
         cache.drop_epochs_except(site, state.epoch)

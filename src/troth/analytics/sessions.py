@@ -74,6 +74,9 @@ class SiteVisits:
     settled_at: dt.datetime = EARLIEST
     """Days before this midnight hold no open visit in the stored state (see
     `SiteState.revision`)."""
+    stored_before: dt.datetime = EARLIEST
+    """The watermark as stored: a view reads a visit with an event at or after it from raw
+    events, and takes the ones before it from what the ingester has written."""
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         for visit in reversed(self.by_visitor.get(key, ())):
@@ -119,6 +122,9 @@ class BatchVisits:
     epochs: dict[str, int] = field(default_factory=dict)
     late: dict[str, set[dt.date]] = field(default_factory=dict)
     """Per site, the settled days this batch changed (an event arrived late)."""
+    behind: set[str] = field(default_factory=set)
+    """Sites with a visit final on arrival, all of it before the stored watermark (its events
+    came late): no view would find it, from raw events or written, until it is written."""
 
 
 _memory: dict[str, dict[str, SiteVisits]] = {}
@@ -153,7 +159,10 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
         if visit.first[0] < place.settled_at:  # it started before the settled day
             batch.late.setdefault(site, set()).add(visit.day)
     for site, ts in newest.items():
-        batch.final.extend((site, visit) for visit in sites[site].flush(ts))
+        done = sites[site].flush(ts)
+        if any(visit.last[0] < sites[site].stored_before for visit in done):
+            batch.behind.add(site)
+        batch.final.extend((site, visit) for visit in done)
         batch.watermarks[site] = (sites[site].flushed_before, sites[site].open_since())
         batch.epochs[site] = sites[site].epoch
     return batch
@@ -179,6 +188,7 @@ def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
         if name in counted:
             _uncount_open(session, name, memory[name])
         memory[name].settled_at = settled.get(name, EARLIEST)
+        memory[name].stored_before = stored[name][1] if name in stored else EARLIEST
     return {name: memory[name] for name in names}
 
 

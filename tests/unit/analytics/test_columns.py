@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from troth.analytics.columns import CODED, MISSING, Vocabulary, decode, encode, from_visits
+from troth.analytics.columns import (
+    CODED,
+    MISSING,
+    Vocabulary,
+    decode,
+    encode,
+    from_visits,
+    unfiltered_counts,
+    value_visitors,
+)
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.raw import RawVisit, rows_of, series_of, totals_of
 from troth.analytics.selection import Selection, matching
+from troth.analytics.sessions import SiteVisits
+from troth.analytics.visits import Key, accumulate, as_counts, contribution, row_keys
 
 DAY = dt.date(2026, 2, 3)
 BASE = {"source": "Direct / None", "utm_source": "", "utm_medium": "", "utm_campaign": "",
@@ -68,3 +82,50 @@ def test_co5_selection_answers_equal_raw_figures_for_any_filter() -> None:
         assert selection.visit_ids() == {v.visit_id for v in chosen}
         for dimension in DIMENSIONS:
             assert selection.breakdown(dimension, 100) == rows_of(chosen, dimension), dimension
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),  # visitor
+            st.floats(min_value=0, max_value=600),  # minutes after 08:00
+            st.sampled_from(["/", "/a", "/b"]),
+            st.sampled_from(["pageview", "event", "engagement"]),
+            st.sampled_from(["signup", "share"]),
+            st.sampled_from(["", "google.com"]),
+            st.sampled_from(["FR", "DE"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_co5_a_blocks_counts_and_visitors_equal_its_visits_figures_one_by_one(
+    events: list[tuple[str, float, str, str, str, str, str]],
+) -> None:
+    """What the watermark's write adds from a block's columns (`unfiltered_counts`,
+    `value_visitors`) equals each final visit's own rows (`contribution`, `row_keys`)."""
+    start = dt.datetime(DAY.year, DAY.month, DAY.day, 8, tzinfo=dt.UTC)
+    site = SiteVisits(epoch=1, flushed_before=start)
+    for n, (who, minutes, path, kind, name, referrer, country) in enumerate(events):
+        ts = start + dt.timedelta(minutes=minutes)
+        event = {"visitor_key": who, "ts": ts, "path": path, "kind": kind, "name": name,
+                 "referrer_host": referrer, "country": country}  # fmt: skip
+        found, _ = site.place(event, (ts, n))
+        found.add(event, (ts, n))
+    visits = [v for same in site.by_visitor.values() for v in same]
+    words = Vocabulary()
+    block = from_visits(DAY, visits, words)
+    expected: dict[Key, list[int]] = {}
+    for one in visits:
+        accumulate(expected, contribution(one).items())
+    assert unfiltered_counts(block, words) == {k: as_counts(c) for k, c in expected.items()}
+    keys = [v.visitor_key for v in visits]
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for dimension, value, found_keys in value_visitors(block, keys, words.strings):
+        grouped[(dimension, value)] += found_keys
+    wanted: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for one in visits:
+        for dimension, value in row_keys(one):
+            wanted[(dimension, value)].append(one.visitor_key)
+    assert {k: sorted(v) for k, v in grouped.items()} == {k: sorted(v) for k, v in wanted.items()}

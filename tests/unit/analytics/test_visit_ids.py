@@ -10,10 +10,12 @@ from troth.analytics.sessions import new_visit_id
 def test_a_forked_child_does_not_repeat_the_parents_visit_ids() -> None:
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: report its next ids, then leave at once
-        os.close(read_end)
-        os.write(write_end, ",".join(str(new_visit_id()) for _ in range(5)).encode())
-        os._exit(0)
+    if pid == 0:  # the child: report its next ids, then leave at once, whatever happens
+        try:
+            os.close(read_end)
+            os.write(write_end, ",".join(str(new_visit_id()) for _ in range(5)).encode())
+        finally:
+            os._exit(0)
     os.close(write_end)
     theirs = [int(i) for i in os.read(read_end, 4096).decode().split(",")]
     os.close(read_end)

@@ -1,0 +1,123 @@
+"""The ingester's cost per 10k events: inserting them, and keeping the analytics current.
+
+A fresh database takes a few days of the dashboard bench's synthetic traffic (about 30k
+events a day) in 10k-event batches through `store_rows`, as the ingester stores a journal's
+events: each batch with the analytics hooks (visits assigned), then the watermark's write
+every fifth batch (`rollups.persist_now`: the final visits' counts, sketches and waiting
+blocks), as a busy site's ingester writes it every 5 seconds. The same batches go to a
+second site with the hooks off, for the insert alone.
+
+    .venv/bin/python bench/ingest.py --db sqlite --rounds 3
+    .venv/bin/python bench/ingest.py --db postgresql --rounds 3
+
+Run it with `PYTHONPATH=<an older checkout>/src` for that version's figures: it only uses
+`store_rows` and `persist_now`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import troth
+import troth.analytics  # registers the hooks
+import troth.models
+from bench.dashboard import DAYS, END, Traffic
+from troth import collector, migrate
+from troth.analytics import rollups
+from troth.collect import ingest
+from troth.db import make_engine
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BATCH = 10_000
+PERSIST_EVERY = 5
+
+
+def database(kind: str, work: Path) -> Engine:
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{work / 'ingest.db'}")
+    else:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS troth_bench_ingest WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE troth_bench_ingest"))
+        admin.dispose()
+        engine = make_engine(PG_ADMIN.rsplit("/", 1)[0] + "/troth_bench_ingest")
+    migrate.upgrade(engine)
+    return engine
+
+
+def one_round(kind: str, days: int) -> dict[str, float]:
+    traffic = Traffic(30_000 * DAYS, seed=11)
+    rows = [
+        dict(r, site="ingest.example")
+        for n in range(days - 1, -1, -1)
+        for r in traffic.day(END - dt.timedelta(days=n))
+    ]
+    batches = [rows[i : i + BATCH] for i in range(0, len(rows) - BATCH + 1, BATCH)]
+    with tempfile.TemporaryDirectory() as work:
+        engine = database(kind, Path(work))
+        factory = sessionmaker(engine)
+        rollups.forget()
+        rollups.PERSIST_SECONDS = float("inf")  # written every PERSIST_EVERY batches instead
+        hooked, written, bare = [], [], []
+        saved = (list(ingest._before), list(ingest._after))
+        for n, batch in enumerate(batches, start=1):
+            t = time.perf_counter()
+            with factory() as session, session.begin():
+                ingest.store_rows(session, [dict(r) for r in batch])
+            hooked.append(time.perf_counter() - t)
+            if n % PERSIST_EVERY == 0:
+                t = time.perf_counter()
+                with factory() as session, session.begin():
+                    rollups.persist_now(session)
+                written.append((time.perf_counter() - t) / PERSIST_EVERY)
+            ingest._before.clear()
+            ingest._after.clear()
+            t = time.perf_counter()
+            with factory() as session, session.begin():
+                ingest.store_rows(session, [dict(r, site="bare.example") for r in batch])
+            bare.append(time.perf_counter() - t)
+            ingest._before[:], ingest._after[:] = saved
+        engine.dispose()
+    ms: Any = lambda values: statistics.median(values) * 1000  # noqa: E731
+    return {
+        "insert": ms(bare),
+        "hooks": ms(hooked) - ms(bare),
+        "write": ms(written),
+        "upkeep": ms(hooked) - ms(bare) + ms(written),
+        "total": ms(hooked) + ms(written),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--days", type=int, default=5, help="days of traffic (~30k events each)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    collector.tune()  # as `troth serve` runs its ingester
+    source = Path(troth.__file__).resolve().parents[1]
+    print(f"code: {source}; {args.db}; ms per 10k events (median of the batches)")
+    print("| round | insert | hooks | write | upkeep (hooks + write) | total |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for n in range(1, args.rounds + 1):
+        found = one_round(args.db, args.days)
+        figures = " | ".join(f"{found[k]:.0f}" for k in ("insert", "hooks", "write", "upkeep"))
+        print(f"| {n} | {figures} | {found['total']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
