@@ -12,10 +12,10 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.unit.analytics.support import SITE, clean, ingest, row
+from tests.unit.analytics.support import SITE, clean, contribution, ingest, row
 from troth.analytics import queries, raw, recompute, repository, rollups, sessions
 from troth.analytics.figures import DIMENSIONS, Filters, Period
-from troth.analytics.visits import Key, accumulate, as_counts, contribution, utc
+from troth.analytics.visits import Key, accumulate, as_counts, utc
 from troth.runtime import Runtime
 
 DAY = dt.date(2026, 3, 2)
@@ -67,6 +67,10 @@ def test_co5_counts_that_hold_open_visits_are_read_as_such_and_mended_once(
         rollups.forget()  # the upgraded process starts with nothing in memory
         with runtime.transaction() as s:
             assert_like_raw(s)  # the open visits are not added a second time
+        with runtime.transaction() as s:
+            recompute.recompute_day(s, SITE, DAY)  # still counts them, as the flag says
+        with runtime.transaction() as s:
+            assert_like_raw(s)
         ingest(runtime, [[row("c", at(12, 10), "/c", country="FR")]])
         with runtime.transaction() as s:
             state = repository.state(s, SITE)
@@ -108,5 +112,23 @@ def test_co5_a_visit_final_on_arrival_is_written_with_its_batch(
         with runtime.transaction() as s:
             assert_like_raw(s)
             assert queries.totals(s, SITE, PERIOD).visits == 6
+    finally:
+        clean(runtime)
+
+
+def test_co5_an_event_before_the_open_visits_start_is_written_with_its_batch(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A late event that becomes the first of an open visit, earlier than where views replay
+    the open visits from (the stored `open_since`), moves that start with its own batch."""
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
+    clean(runtime)
+    try:
+        ingest(runtime, [[row("a", at(9), "/"), row("b", at(11, 35), "/b"), row("d", at(12))]])
+        with runtime.transaction() as s:
+            rollups.persist_now(s)  # watermark 11:30; the open visits replayed from 11:20
+        ingest(runtime, [[row("b", at(11, 10), "/early", referrer="google.com")]])
+        with runtime.transaction() as s:
+            assert_like_raw(s)  # b's first page and source are 11:10's
     finally:
         clean(runtime)

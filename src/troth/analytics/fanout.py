@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from troth.analytics.columns import VisitColumns, Vocabulary, value_rows
+from troth.analytics.columns import (
+    VisitColumns,
+    Vocabulary,
+    unfiltered_counts,
+    value_rows,
+    value_visitors,
+)
 from troth.analytics.visits import ROLLUP_FILTERS, ROW_DIMENSIONS, Counts, Key
 
 SubKey = tuple[str, str, str, str]
@@ -35,8 +41,6 @@ the arrays of one piece to about 100 MB."""
 @dataclass
 class Fanned:
     counts: dict[Key, Counts]
-    """Filtered keys only: the unfiltered counts are written as visits become final
-    (`rollups.py`)."""
     visitors: list[tuple[dt.date, SubKey, list[str]]]
     """Every key's visitors, for the sketches."""
 
@@ -51,6 +55,18 @@ class _Rows:
     """Page views, events, bounces, duration: a row counts one visit."""
     start: Array
     count: Array
+
+
+def unfiltered(block: VisitColumns, visitors: Sequence[str], words: Vocabulary) -> Fanned:
+    """The unfiltered counts and visitors of one day's visits (`visitors`: each visit's key):
+    what the watermark's write and a recompute add for final visits."""
+    if not len(block):
+        return Fanned({}, [])
+    found = value_visitors(block, visitors, words.strings)
+    return Fanned(
+        unfiltered_counts(block, words),
+        [(block.day, ("", "", dimension, value), keys) for dimension, value, keys in found],
+    )
 
 
 def fan_out(block: VisitColumns, visitors: Sequence[str], words: Vocabulary) -> Iterator[Fanned]:

@@ -62,7 +62,7 @@ def settled_read(session: Session, site: str, answer: Callable[[], T]) -> T:
     of final visits committing between two of them could count a day twice or miss a block.
     Both change the site's stamp, so the answer is read again when the stamp moved meanwhile
     (a merge of waiting blocks does not: `recent.blocks` reads around it). The last attempt
-    holds the rollup writers off until the request's transaction ends.
+    holds the rollup writers off while it reads.
     (A snapshot transaction of its own would cost a second pooled connection per request,
     taken while the request's first holds the audit lock.) On SQLite the request's
     transaction holds the database from BEGIN on, and the stamp never moves.
@@ -72,8 +72,8 @@ def settled_read(session: Session, site: str, answer: Callable[[], T]) -> T:
         found = answer()
         if repository.stamp(session, site) == before:
             return found
-    repository.hold_rollups_still(session)  # rare: writers wait for this request to end
-    return answer()
+    with repository.rollups_held_still(session):  # rare: writers wait for this one answer
+        return answer()
 
 
 def totals(session: Session, site: str, period: Period, filters: Filters = NO_FILTERS) -> Totals:

@@ -54,7 +54,7 @@ class Block:
 
 
 def add(session: Session, site: str, day: dt.date, visits: Sequence[ColumnVisit]) -> None:
-    """Store visits of one day that just became final (in the watermark's transaction)."""
+    """Store visits of one day that are final, as a block of their own."""
     words = Vocabulary()
     add_block(session, site, columns_of(day, visits, words), words, [v.visitor_key for v in visits])
 

@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, pair_days, raw, recent, repository
+from troth.analytics import column_days, columns, fanout, pair_days, raw, recent, repository
+from troth.analytics.columns import Vocabulary
 from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
 from troth.analytics.sessions import new_visit_id
 from troth.analytics.sketches import DayCache
-from troth.analytics.visits import Key, accumulate, as_counts, utc
+from troth.analytics.visits import utc
 from troth.collect.models import StoredEvent
 from troth.jobs.registry import registry
 
@@ -36,28 +37,26 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     built = bool(pair_days.built_days(session, site, [day]))
     repository.delete_day(session, site, day)
     column_days.invalidate(session, site, [day])
-    counts: dict[Key, list[int]] = {}
     flushed_before = utc(state.flushed_before)
+    final_visits = [visit for visit in visits if visit.last < flushed_before]
+    words = Vocabulary()
+    block = columns.from_visits(day, final_visits, words)
+    visitors = [visit.visitor_key for visit in final_visits]
+    fanned = fanout.unfiltered(block, visitors, words)
+    counts = fanned.counts
+    if state.open_counted:  # the site's counts still hold open visits (see SiteState)
+        words_all = Vocabulary()
+        counts = columns.unfiltered_counts(columns.from_visits(day, visits, words_all), words_all)
+    repository.add_counts(session, site, counts)
     cache = DayCache()
     cache.day(site, 0, day, {})
-    final_visits: list[raw.RawVisit] = []
-    for visit in visits:
-        final = visit.last < flushed_before
-        if not final and not state.open_counted:  # read from raw events until it is final
-            continue
-        rows = raw.visit_rows(visit)
-        accumulate(counts, [((day, "", "", dim, value), c) for dim, value, c in rows])
-        if final:
-            final_visits.append(visit)
-            keys = [(dim, value) for dim, value, _ in rows]
-            cache.add_unfiltered(site, 0, day, visit.visitor_key, keys)
-    repository.add_counts(session, site, {k: as_counts(v) for k, v in counts.items()})
+    cache.add(site, 0, fanned)
     repository.put_sketches(session, cache.take_touched())
     recent.forget_day(session, site, day)
     if built:
         pair_days.add(session, site, final_visits, fresh=True)
     else:
-        recent.add(session, site, day, final_visits)
+        recent.add_block(session, site, block, words, visitors)
         if final_visits and day < utc(state.open_since).date():
             pair_days.queue_day(session, site, day)
     state.epoch = new_visit_id()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, text, tuple_, update
@@ -35,11 +36,21 @@ def lock_rollups(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
 
 
-def hold_rollups_still(session: Session) -> None:
-    """Keep rollup writers from committing until this transaction ends (PostgreSQL; SQLite's
-    transaction holds the database already): every later statement sees the same visits."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock_shared(:id)"), {"id": LOCK_ID})
+@contextlib.contextmanager
+def rollups_held_still(session: Session) -> Iterator[None]:
+    """Keep rollup writers from committing meanwhile (PostgreSQL; SQLite's transaction holds
+    the database already): every statement inside sees the same visits.
+
+    A writer that holds the lock is waited for first. Writers take no other lock after this
+    one (the audit lock a request may hold is never theirs), so no wait goes in a circle."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(text("SELECT pg_advisory_lock_shared(:id)"), {"id": LOCK_ID})
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT pg_advisory_unlock_shared(:id)"), {"id": LOCK_ID})
 
 
 def _mark(session: Session) -> str:
@@ -196,10 +207,10 @@ def read_state(session: Session, site: str) -> SiteState | None:
 
 def stamp(session: Session, site: str) -> tuple[Any, ...] | None:
     """What says where a site's visits are (epoch, revision, watermark, whether the counts hold
-    open visits): it changes whenever a
-    visit moves from waiting to the pair rollups or is recomputed, and with the watermark
-    that moves visits from open to waiting (a late visit may wait without moving it; a merge
-    of waiting blocks moves nothing, and `recent.blocks` reads around it)."""
+    open visits). It changes whenever a visit moves from waiting to the pair rollups or is
+    recomputed, with the watermark that moves visits from open to counted and waiting, and
+    when an event comes too late for that (the revision goes up). A merge of waiting blocks
+    moves nothing: `recent.blocks` reads around it."""
     s = SiteState
     row = session.execute(
         select(s.epoch, s.revision, s.flushed_before, s.open_since, s.open_counted).where(

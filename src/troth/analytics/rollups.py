@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from troth.analytics import (
     column_days,
     columns,
+    fanout,
     live_visits,
     pair_days,
     parts,
@@ -37,7 +38,6 @@ from troth.analytics import (
     sessions,
 )
 from troth.analytics.columns import Vocabulary
-from troth.analytics.fanout import Fanned
 from troth.analytics.raw import as_raw
 from troth.analytics.sketches import DayCache
 from troth.analytics.visits import Counts, Key, Visit, utc
@@ -60,12 +60,15 @@ def after_insert(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     for site, days in batch.late.items():
         repository.bump_revision(session, site)
         column_days.invalidate(session, site, days)
+    for site in batch.behind - set(batch.late):  # moves the stamp: answers read again
+        repository.bump_revision(session, site)
     cache = _caches.setdefault(sessions.database_of(session), DayCache())
     record_final(cache, batch)
     cache.watermarks.update(batch.watermarks)
     # A late visit is final at once, and before the stored watermark: it is written now, with
     # the batch that brought it, so neither its day's job nor a view misses it, and a restart
     # or a recompute before the next write cannot lose it (a rebuild starts at the watermark).
+    # So is an event older than where views replay the open visits from.
     if batch.late or batch.behind or time.monotonic() - cache.persisted_at >= PERSIST_SECONDS:
         persist(session, cache)
 
@@ -123,8 +126,12 @@ def place_final(
         words = Vocabulary()
         block = columns.from_visits(day, found, words)  # final: they change no more
         visitors = [v.visitor_key for v in found]
-        counts |= columns.unfiltered_counts(block, words)
-        _count_visitors(session, cache, site, block, words, visitors)
+        fanned = fanout.unfiltered(block, visitors, words)
+        counts |= fanned.counts
+        epoch = cache.epochs[site]
+        if not cache.has(site, epoch, day):  # its unfiltered sketches, read once
+            cache.day(site, epoch, day, repository.day_sketches(session, site, day, ("", "")))
+        cache.add(site, epoch, fanned)
         if day not in built:
             recent.add_block(session, site, block, words, visitors)
             if day < settled:
@@ -135,20 +142,6 @@ def place_final(
         pair_days.add(session, site, late)
     if min(by_day, default=settled) < settled:
         repository.bump_revision(session, site)
-
-
-def _count_visitors(
-    session: Session, cache: DayCache, site: str, block: columns.VisitColumns, words: Vocabulary,
-    visitors: list[str],
-) -> None:  # fmt: skip
-    """Add one day's final visits to its unfiltered sketches (read once into the cache)."""
-    epoch, day = cache.epochs[site], block.day
-    if not cache.has(site, epoch, day):
-        cache.day(site, epoch, day, repository.day_sketches(session, site, day, ("", "")))
-    found = columns.value_visitors(block, visitors, words.strings)
-    cache.add(
-        site, epoch, Fanned({}, [(day, ("", "", dim, value), keys) for dim, value, keys in found])
-    )
 
 
 def forget(database: str | None = None) -> None:

@@ -21,25 +21,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from troth.analytics import repository
+from troth.analytics.columns import Vocabulary, from_visits, unfiltered_counts
 from troth.analytics.models import SiteState
-from troth.analytics.visits import (
-    Key,
-    Order,
-    Visit,
-    accumulate,
-    as_counts,
-    as_dicts,
-    contribution,
-    replay,
-    utc,
-)
+from troth.analytics.visits import Counts, Key, Order, Visit, as_dicts, replay, utc
 from troth.collect.models import StoredEvent
 
 GAP = dt.timedelta(minutes=30)
 LONGEST_VISIT = dt.timedelta(hours=24)
 """How far back a rebuild looks for the start of an open visit."""
 LATE = dt.timedelta(minutes=10)
-EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 _arrival = itertools.count(1 << 40)  # above any stored event id: later arrivals sort later
 
 
@@ -50,7 +41,8 @@ COLUMNS = [getattr(StoredEvent, name) for name in (
 
 
 def new_visit_id() -> int:
-    """A random id no other process or earlier run will give (63 bits, never 0)."""
+    """A random id (63 bits, never 0): another process or an earlier run giving the same one
+    is as unlikely as two random 63-bit numbers meeting."""
     return _ids.getrandbits(63) or 1
 
 
@@ -71,12 +63,14 @@ class SiteVisits:
     epoch: int
     flushed_before: dt.datetime
     by_visitor: dict[str, list[Visit]] = field(default_factory=dict)
-    settled_at: dt.datetime = EARLIEST
+    settled_at: dt.datetime = NEVER
     """Days before this midnight hold no open visit in the stored state (see
     `SiteState.revision`)."""
-    stored_before: dt.datetime = EARLIEST
+    stored_before: dt.datetime = NEVER
     """The watermark as stored: a view reads a visit with an event at or after it from raw
     events, and takes the ones before it from what the ingester has written."""
+    stored_since: dt.datetime = NEVER
+    """`open_since` as stored: a view replays the open visits' events from this time on."""
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         for visit in reversed(self.by_visitor.get(key, ())):
@@ -123,8 +117,9 @@ class BatchVisits:
     late: dict[str, set[dt.date]] = field(default_factory=dict)
     """Per site, the settled days this batch changed (an event arrived late)."""
     behind: set[str] = field(default_factory=set)
-    """Sites with a visit final on arrival, all of it before the stored watermark (its events
-    came late): no view would find it, from raw events or written, until it is written."""
+    """Sites where an event came too late for what views read until the next write: a visit
+    final on arrival, all of it before the stored watermark (found neither raw nor written),
+    or an event before the stored `open_since` (left out of the open visits' replay)."""
 
 
 _memory: dict[str, dict[str, SiteVisits]] = {}
@@ -150,13 +145,15 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
     for row in rows:
         site, ts = str(row["site"]), utc(row["ts"])
         order = (ts, next(_arrival))
-        place = sites[site]
-        visit, _ = place.place(row, order)
+        known = sites[site]
+        visit, _ = known.place(row, order)
         visit.add(row, order)
         row["visit_id"] = visit.visit_id
-        if ts > newest.get(site, EARLIEST):
+        if ts > newest.get(site, NEVER):
             newest[site] = ts
-        if visit.first[0] < place.settled_at:  # it started before the settled day
+        if ts < known.stored_since:
+            batch.behind.add(site)
+        if visit.first[0] < known.settled_at:  # it started before the settled day
             batch.late.setdefault(site, set()).add(visit.day)
     for site, ts in newest.items():
         done = sites[site].flush(ts)
@@ -177,7 +174,8 @@ def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
         )
     ).all()
     stored = {row.site: (row.epoch, utc(row.flushed_before)) for row in rows}
-    settled = {row.site: _midnight(utc(row.open_since)) for row in rows}
+    since = {row.site: utc(row.open_since) for row in rows}
+    settled = {site: _midnight(moment) for site, moment in since.items()}
     counted = {row.site for row in rows if row.open_counted}
     for name in names:
         known = memory.get(name)
@@ -187,8 +185,9 @@ def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
             memory[name] = rebuild(session, name, *stored[name])
         if name in counted:
             _uncount_open(session, name, memory[name])
-        memory[name].settled_at = settled.get(name, EARLIEST)
-        memory[name].stored_before = stored[name][1] if name in stored else EARLIEST
+        memory[name].settled_at = settled.get(name, NEVER)
+        memory[name].stored_before = stored[name][1] if name in stored else NEVER
+        memory[name].stored_since = since.get(name, NEVER)
     return {name: memory[name] for name in names}
 
 
@@ -199,11 +198,17 @@ def _midnight(moment: dt.datetime) -> dt.datetime:
 def _uncount_open(session: Session, site: str, state: SiteVisits) -> None:
     """Take the open visits out of counts stored by a version that counted them batch by
     batch (`SiteState.open_counted`): they are counted once, when they become final."""
-    counts: dict[Key, list[int]] = {}
+    by_day: dict[dt.date, list[Visit]] = {}
     for visits in state.by_visitor.values():
         for visit in visits:
-            accumulate(counts, contribution(visit).items(), -1)
-    repository.add_counts(session, site, {key: as_counts(c) for key, c in counts.items()})
+            by_day.setdefault(visit.day, []).append(visit)
+    counts: dict[Key, Counts] = {}
+    for day, found in by_day.items():
+        words = Vocabulary()
+        block = from_visits(day, found, words)
+        for key, (a, b, c, d, e) in unfiltered_counts(block, words).items():
+            counts[key] = (-a, -b, -c, -d, -e)
+    repository.add_counts(session, site, counts)
     session.execute(update(SiteState).where(SiteState.site == site).values(open_counted=False))
 
 

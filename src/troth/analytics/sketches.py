@@ -136,24 +136,6 @@ class DayCache:
                 sketch.update(visitor)
             self.touched[(site, epoch, day)].add(sub)
 
-    def add_unfiltered(
-        self, site: str, epoch: int, day: dt.date, visitor: str, rows: Iterable[tuple[str, str]]
-    ) -> None:
-        """Count one final visit in the unfiltered sketch of each (dimension, value) it has.
-
-        A visit has about 14 such rows, each its own key: updated directly, this costs less
-        than grouping visits by key first (as `fanout.py` does), which pays off only for the
-        ~70 keys a visit has with the pair slices."""
-        sketches = self.days[(site, epoch, day)]
-        touched = self.touched[(site, epoch, day)]
-        for dimension, value in rows:
-            sub = ("", "", dimension, value)
-            sketch = sketches.get(sub)
-            if sketch is None:
-                sketch = sketches[sub] = empty(dimension)
-            sketch.update(visitor)
-            touched.add(sub)
-
     def take_finals(self) -> dict[str, list[Visit]]:
         out: dict[str, list[Visit]] = defaultdict(list)
         for (site, _), visits in self.finals.items():

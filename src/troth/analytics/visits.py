@@ -133,10 +133,6 @@ class Visit:
         return self.first[0].date()
 
     @property
-    def bounced(self) -> bool:
-        return self.pageviews == 1 and not self.custom
-
-    @property
     def bounces(self) -> int:
         return int(self.pageviews == 1 and not self.custom)
 
@@ -178,43 +174,3 @@ def replay(rows: Iterable[Mapping[Any, Any]]) -> list[Visit]:
             visit = visits[row["visit_id"]] = Visit.open(row["visit_id"], row, order)
         visit.add(row, order)
     return list(visits.values())
-
-
-def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
-    """(dimension, value, counts) of one visit, unfiltered."""
-    bounce = int(visit.bounced)
-    whole: Counts = (visit.pageviews, visit.events, 1, bounce, visit.duration_us)
-    yield "", "", whole
-    for name, value in visit.values.items():
-        yield name, value, whole
-    if visit.entry is not None:
-        yield "entry_page", visit.entry[1], whole
-    if visit.exit is not None:
-        yield "exit_page", visit.exit[1], whole
-    for path, views in visit.page_views.items():
-        yield "page", path, (views, visit.page_events[path], 1, bounce, visit.duration_us)
-    for name, count in visit.custom.items():
-        yield "event", name, (0, count, 1, 0, 0)
-
-
-def row_keys(visit: Visit) -> Iterator[tuple[str, str]]:
-    """The (dimension, value) of each row `rows` gives, without the counts."""
-    yield "", ""
-    yield from visit.values.items()
-    if visit.entry is not None:
-        yield "entry_page", visit.entry[1]
-    if visit.exit is not None:
-        yield "exit_page", visit.exit[1]
-    for path in visit.page_views:
-        yield "page", path
-    for name in visit.custom:
-        yield "event", name
-
-
-def contribution(visit: Visit | None) -> dict[Key, Counts]:
-    """The unfiltered figures of a visit, by key."""
-    if visit is None:
-        return {}
-    day = visit.day
-    return {(day, "", "", dim, value): counts for dim, value, counts in rows(visit)}
-

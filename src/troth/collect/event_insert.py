@@ -36,12 +36,15 @@ def insert_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Non
     ]
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     values = (_values(row, converters) for row in rows)
-    if connection.dialect.name == "postgresql":
-        with cursor.copy(COPY_SQL) as copy:
-            for row_values in values:
-                copy.write_row(row_values)
-    else:
-        cursor.executemany(INSERT_SQL, list(values))
+    try:
+        if connection.dialect.name == "postgresql":
+            with cursor.copy(COPY_SQL) as copy:
+                for row_values in values:
+                    copy.write_row(row_values)
+        else:
+            cursor.executemany(INSERT_SQL, list(values))
+    finally:
+        cursor.close()
 
 
 def _values(row: dict[str, Any], converters: list[tuple[int, Convert]]) -> list[Any]:

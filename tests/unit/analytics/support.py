@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import delete
@@ -11,12 +11,36 @@ from sqlalchemy import delete
 import troth.analytics  # noqa: F401  (registers the ingest hooks)
 from troth.analytics import column_days, pair_days, rollups
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
+from troth.analytics.visits import Counts, Key, Visit
 from troth.collect.ingest import store_rows
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
 from troth.runtime import Runtime
 
 SITE = "shop.example"
+
+
+def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
+    """(dimension, value, counts) of one visit, unfiltered: the rules written out one visit at
+    a time, against which the columns' sums are checked."""
+    bounce = visit.bounces
+    whole: Counts = (visit.pageviews, visit.events, 1, bounce, visit.duration_us)
+    yield "", "", whole
+    for name, value in visit.values.items():
+        yield name, value, whole
+    if visit.entry is not None:
+        yield "entry_page", visit.entry[1], whole
+    if visit.exit is not None:
+        yield "exit_page", visit.exit[1], whole
+    for path, views in visit.page_views.items():
+        yield "page", path, (views, visit.page_events[path], 1, bounce, visit.duration_us)
+    for name, count in visit.custom.items():
+        yield "event", name, (0, count, 1, 0, 0)
+
+
+def contribution(visit: Visit) -> dict[Key, Counts]:
+    """The unfiltered figures of a visit, by key."""
+    return {(visit.day, "", "", dim, value): counts for dim, value, counts in rows(visit)}
 
 
 def row(

@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.analytics.support import contribution, rows
 from troth.analytics.columns import (
     CODED,
     MISSING,
@@ -23,7 +24,7 @@ from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.raw import RawVisit, rows_of, series_of, totals_of
 from troth.analytics.selection import Selection, matching
 from troth.analytics.sessions import SiteVisits
-from troth.analytics.visits import Key, accumulate, as_counts, contribution, row_keys
+from troth.analytics.visits import Key, accumulate, as_counts
 
 DAY = dt.date(2026, 2, 3)
 BASE = {"source": "Direct / None", "utm_source": "", "utm_medium": "", "utm_campaign": "",
@@ -104,7 +105,7 @@ def test_co5_a_blocks_counts_and_visitors_equal_its_visits_figures_one_by_one(
     events: list[tuple[str, float, str, str, str, str, str]],
 ) -> None:
     """What the watermark's write adds from a block's columns (`unfiltered_counts`,
-    `value_visitors`) equals each final visit's own rows (`contribution`, `row_keys`)."""
+    `value_visitors`) equals each final visit's own rows (`contribution`, `rows`)."""
     start = dt.datetime(DAY.year, DAY.month, DAY.day, 8, tzinfo=dt.UTC)
     site = SiteVisits(epoch=1, flushed_before=start)
     for n, (who, minutes, path, kind, name, referrer, country) in enumerate(events):
@@ -126,6 +127,6 @@ def test_co5_a_blocks_counts_and_visitors_equal_its_visits_figures_one_by_one(
         grouped[(dimension, value)] += found_keys
     wanted: dict[tuple[str, str], list[str]] = defaultdict(list)
     for one in visits:
-        for dimension, value in row_keys(one):
+        for dimension, value, _ in rows(one):
             wanted[(dimension, value)].append(one.visitor_key)
     assert {k: sorted(v) for k, v in grouped.items()} == {k: sorted(v) for k, v in wanted.items()}

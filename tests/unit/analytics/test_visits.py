@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.unit.analytics.support import row
+from tests.unit.analytics.support import contribution, row
 from troth.analytics.sessions import SiteVisits
-from troth.analytics.visits import Visit, contribution
+from troth.analytics.visits import Visit
 
 T0 = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 DAY = T0.date()
@@ -55,4 +55,3 @@ def test_co5_thirty_minutes_apart_is_a_new_visit_and_the_old_one_becomes_final()
     assert a is not b
     assert site.flush(at(30)) == []  # its last event is not yet over 30 minutes old
     assert site.flush(at(31)) == [a]
-
