@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from troth import migrate
 from troth.db import make_engine
@@ -34,6 +34,14 @@ def test_sqlite_runs_with_wal_and_secure_delete(runtime: Runtime) -> None:
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
 
 
+def add_state(conn: Connection, site: str) -> None:
+    """A site's analytics state row, in the columns every version since 0012 has."""
+    conn.execute(text(
+        "INSERT INTO analytics_state (site, epoch, flushed_before, open_since, revision) "
+        "VALUES (:site, 1, '2026-03-03 10:00:00', '2026-03-03 09:20:00', 0)"
+    ), {"site": site})  # fmt: skip
+
+
 def test_co5_upgrading_marks_settled_days_built_and_keeps_moving_ones_apart(
     tmp_path: Path,
 ) -> None:
@@ -43,10 +51,7 @@ def test_co5_upgrading_marks_settled_days_built_and_keeps_moving_ones_apart(
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     migrate.upgrade(engine, "0013_analytics_day_columns")
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO analytics_state (site, epoch, flushed_before, open_since, revision) "
-            "VALUES ('s.example', 1, '2026-03-03 10:00:00', '2026-03-03 09:20:00', 0)"
-        ))  # fmt: skip
+        add_state(conn, "s.example")
         for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
             conn.execute(text(
                 "INSERT INTO analytics_rollups VALUES ('s.example', '', '', '', :day, '', "
@@ -73,16 +78,10 @@ def test_co5_upgrading_marks_sites_whose_counts_hold_their_open_visits(tmp_path:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     migrate.upgrade(engine, "0014_analytics_recent_visits")
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO analytics_state (site, epoch, flushed_before, open_since, revision) "
-            "VALUES ('s.example', 1, '2026-03-03 10:00:00', '2026-03-03 09:20:00', 0)"
-        ))  # fmt: skip
+        add_state(conn, "s.example")
     migrate.upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO analytics_state (site, epoch, flushed_before, open_since, revision) "
-            "VALUES ('new.example', 2, '2026-03-03 10:00:00', '2026-03-03 09:20:00', 0)"
-        ))  # fmt: skip
+        add_state(conn, "new.example")
         marked = conn.execute(text("SELECT site, open_counted FROM analytics_state")).all()
     assert sorted(tuple(m) for m in marked) == [("new.example", 0), ("s.example", 1)]
     engine.dispose()

@@ -8,6 +8,7 @@ as already in, and its ingester takes them out of the counts when it next loads 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
@@ -85,50 +86,47 @@ def test_co5_counts_that_hold_open_visits_are_read_as_such_and_mended_once(
         clean(runtime)
 
 
-def test_co5_a_visit_final_on_arrival_is_written_with_its_batch(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def slow_writes(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """An empty site whose final visits are written only with a late event or when told to."""
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
+    clean(runtime)
+    yield runtime
+    clean(runtime)
+
+
+def test_co5_a_visit_final_on_arrival_is_written_with_its_batch(slow_writes: Runtime) -> None:
     """Events that arrive behind the stored watermark make a visit that is final at once: no
     view would read it from raw events, so it is written in its own batch's transaction, and
     neither a restart nor a recompute before the next write loses it."""
-    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
-    clean(runtime)
-    try:
-        ingest(runtime, [[row("a", at(9), "/"), row("b", at(12), "/a")]])
-        with runtime.transaction() as s:
-            rollups.persist_now(s)  # the stored watermark: 11:30
-        ingest(runtime, [[row("c", at(11), "/b", country="FR")]])
-        with runtime.transaction() as s:
-            assert_like_raw(s)
-            assert queries.totals(s, SITE, PERIOD).visits == 3
-        rollups.forget()  # a restart before the next write
-        ingest(runtime, [[row("d", at(12, 5), "/")]])
-        with runtime.transaction() as s:
-            assert_like_raw(s)
-        ingest(runtime, [[row("e", at(10), "/c")]])
-        with runtime.transaction() as s:
-            recompute.recompute_day(s, SITE, DAY - dt.timedelta(days=5))  # a new epoch
-        ingest(runtime, [[row("f", at(12, 10), "/")]])
-        with runtime.transaction() as s:
-            assert_like_raw(s)
-            assert queries.totals(s, SITE, PERIOD).visits == 6
-    finally:
-        clean(runtime)
+    ingest(slow_writes, [[row("a", at(9), "/"), row("b", at(12), "/a")]])
+    with slow_writes.transaction() as s:
+        rollups.persist_now(s)  # the stored watermark: 11:30
+    ingest(slow_writes, [[row("c", at(11), "/b", country="FR")]])
+    with slow_writes.transaction() as s:
+        assert_like_raw(s)
+        assert queries.totals(s, SITE, PERIOD).visits == 3
+    rollups.forget()  # a restart before the next write
+    ingest(slow_writes, [[row("d", at(12, 5), "/")]])
+    with slow_writes.transaction() as s:
+        assert_like_raw(s)
+    ingest(slow_writes, [[row("e", at(10), "/c")]])
+    with slow_writes.transaction() as s:
+        recompute.recompute_day(s, SITE, DAY - dt.timedelta(days=5))  # a new epoch
+    ingest(slow_writes, [[row("f", at(12, 10), "/")]])
+    with slow_writes.transaction() as s:
+        assert_like_raw(s)
+        assert queries.totals(s, SITE, PERIOD).visits == 6
 
 
 def test_co5_an_event_before_the_open_visits_start_is_written_with_its_batch(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    slow_writes: Runtime,
 ) -> None:
     """A late event that becomes the first of an open visit, earlier than where views replay
     the open visits from (the stored `open_since`), moves that start with its own batch."""
-    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
-    clean(runtime)
-    try:
-        ingest(runtime, [[row("a", at(9), "/"), row("b", at(11, 35), "/b"), row("d", at(12))]])
-        with runtime.transaction() as s:
-            rollups.persist_now(s)  # watermark 11:30; the open visits replayed from 11:20
-        ingest(runtime, [[row("b", at(11, 10), "/early", referrer="google.com")]])
-        with runtime.transaction() as s:
-            assert_like_raw(s)  # b's first page and source are 11:10's
-    finally:
-        clean(runtime)
+    ingest(slow_writes, [[row("a", at(9), "/"), row("b", at(11, 35), "/b"), row("d", at(12))]])
+    with slow_writes.transaction() as s:
+        rollups.persist_now(s)  # watermark 11:30; the open visits replayed from 11:20
+    ingest(slow_writes, [[row("b", at(11, 10), "/early", referrer="google.com")]])
+    with slow_writes.transaction() as s:
+        assert_like_raw(s)  # b's first page and source are 11:10's
