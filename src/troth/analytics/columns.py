@@ -149,18 +149,27 @@ def value_counts(
     }
 
 
+def sums(
+    pageviews: npt.NDArray[Any], events: npt.NDArray[Any], bounces: npt.NDArray[Any],
+    duration: npt.NDArray[Any],
+) -> Counts:  # fmt: skip
+    """The counts of the visits these arrays (one entry a visit) hold."""
+    return (
+        int(pageviews.sum(dtype=np.int64)), int(events.sum(dtype=np.int64)), len(pageviews),
+        int(bounces.sum(dtype=np.int64)), int(duration.sum(dtype=np.int64)),
+    )  # fmt: skip
+
+
+def totals(columns: VisitColumns) -> Counts:
+    return sums(columns.pageviews, columns.events, columns.bounces, columns.duration_us)
+
+
 def unfiltered_counts(columns: VisitColumns, words: Vocabulary) -> dict[Key, Counts]:
     """The unfiltered rollup figures of these visits (one day's): the totals and every row."""
     if not len(columns):
         return {}
     day = columns.day
-    found: dict[Key, Counts] = {
-        (day, "", "", "", ""): (
-            int(columns.pageviews.sum(dtype=np.int64)), int(columns.events.sum(dtype=np.int64)),
-            len(columns), int(columns.bounces.sum(dtype=np.int64)),
-            int(columns.duration_us.sum(dtype=np.int64)),
-        )
-    }  # fmt: skip
+    found: dict[Key, Counts] = {(day, "", "", "", ""): totals(columns)}
     for dimension in ROW_DIMENSIONS:
         for value, counts in value_counts(columns, dimension, words.strings).items():
             found[(day, "", "", dimension, value)] = counts

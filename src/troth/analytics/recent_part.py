@@ -16,7 +16,7 @@ import datasketches as ds
 import numpy as np
 
 from troth.analytics import sketches
-from troth.analytics.columns import Vocabulary, subset, value_counts, value_rows
+from troth.analytics.columns import Vocabulary, subset, totals, value_counts, value_rows
 from troth.analytics.figures import Filters
 from troth.analytics.recent import Block
 from troth.analytics.selection import mask
@@ -36,11 +36,7 @@ class BlockView:
         self.words = words
         self.columns = subset(block.columns, rows)
         self.visitors = [block.visitors[n] for n in rows.tolist()]
-        c = self.columns
-        self.counts: Counts = (
-            int(c.pageviews.sum(dtype=np.int64)), int(c.events.sum(dtype=np.int64)), len(c),
-            int(c.bounces.sum(dtype=np.int64)), int(c.duration_us.sum(dtype=np.int64)),
-        )  # fmt: skip
+        self.counts: Counts = totals(self.columns)
         self._sketch: ds.hll_sketch | None = None
         self._values: dict[str, dict[str, Counts]] = {}
         self._value_sketches: dict[tuple[str, str], ds.hll_sketch | None] = {}

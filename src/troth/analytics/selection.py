@@ -29,6 +29,8 @@ from troth.analytics.columns import (
     exact_sums,
     from_visits,
     subset,
+    sums,
+    totals,
     value_rows,
 )
 from troth.analytics.figures import (
@@ -162,13 +164,13 @@ class Selection:
         return [self._joined(operator.attrgetter(name)) for name in WEIGHTS]
 
     def totals(self) -> Totals:
-        return make_totals(len(self.visitor_ids), _sums(*self.weights), True)
+        return make_totals(len(self.visitor_ids), sums(*self.weights), True)
 
     def series(self, period: Period) -> list[Point]:
         found: dict[dt.date, tuple[int, Counts]] = {}
         for block in self.blocks:
             visitors = len(np.unique(block.visitor))
-            found[block.day] = visitors, _sums(*(getattr(block, n) for n in WEIGHTS))
+            found[block.day] = visitors, totals(block)
         return [make_point(day, *found.get(day, (0, ZERO))) for day in period.each_day()]
 
     def breakdown(self, dimension: str, limit: int, offset: int = 0) -> list[Row]:
@@ -220,10 +222,3 @@ class Selection:
             np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             [np.concatenate([p[2][n] for p in parts]) for n in range(4)],
         )  # fmt: skip
-
-
-def _sums(pageviews: Array, events: Array, bounces: Array, duration: Array) -> Counts:
-    return (
-        int(pageviews.sum(dtype=np.int64)), int(events.sum(dtype=np.int64)), len(pageviews),
-        int(bounces.sum(dtype=np.int64)), int(duration.sum(dtype=np.int64)),
-    )  # fmt: skip
