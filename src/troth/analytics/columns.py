@@ -231,7 +231,6 @@ class ColumnVisit(Protocol):
 
     visit_id: int
     visitor_key: str
-    values: dict[str, str]
     pageviews: int
     events: int
     page_views: dict[str, int]
@@ -250,6 +249,10 @@ class ColumnVisit(Protocol):
     @property
     def exit_page(self) -> str | None: ...
 
+    def dimension_values(self) -> Sequence[str | None]:
+        """Its value of each visit dimension, in the order of `VISIT_DIMENSIONS`."""
+        ...
+
 
 def from_visits(
     day: dt.date, visits: Sequence[ColumnVisit], vocabulary: Vocabulary
@@ -263,7 +266,9 @@ def _from_visits(
     day: dt.date, visits: Sequence[ColumnVisit], code: Callable[[str], int]
 ) -> VisitColumns:
     # Column by column, each distinct string coded once: a visit at a time cost a third more.
-    coded = {name: _coded([v.values.get(name) for v in visits], code) for name in VISIT_DIMENSIONS}
+    rows = [v.dimension_values() for v in visits]
+    found = zip(*rows, strict=True) if rows else [()] * len(VISIT_DIMENSIONS)
+    coded = dict(zip(VISIT_DIMENSIONS, (_coded(values, code) for values in found), strict=True))
     coded["entry_page"] = _coded([v.entry_page for v in visits], code)
     coded["exit_page"] = _coded([v.exit_page for v in visits], code)
     page_rows: list[int] = []

@@ -40,6 +40,7 @@ from troth.analytics.visits import (
     Visit,
     cut,
     micros,
+    named,
     utc,
 )
 from troth.collect.models import StoredEvent as E
@@ -82,6 +83,9 @@ class RawVisit:
     def counts(self) -> Counts:
         return (self.pageviews, self.events, 1, self.bounces, self.duration_us)
 
+    def dimension_values(self) -> tuple[str | None, ...]:
+        return tuple(map(self.values.get, VISIT_DIMENSIONS))
+
     def matches(self, dimension: str, value: str) -> bool:
         if dimension == "page":
             return value in self.page_views
@@ -92,7 +96,7 @@ class RawVisit:
 
 def as_raw(visit: Visit) -> RawVisit:
     """The same visit in the shape the figures are computed from."""
-    values = dict(visit.values)
+    values = named(visit.values)
     if visit.entry is not None:
         values["entry_page"] = visit.entry[1]
     if visit.exit is not None:

@@ -73,20 +73,22 @@ class SiteVisits:
     """`open_since` as stored: a view replays the open visits' events from this time on."""
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
-        for visit in reversed(self.by_visitor.get(key, ())):
-            if visit.first[0] - GAP < ts < visit.last[0] + GAP:
-                return visit
+        visits = self.by_visitor.get(key)
+        if visits:
+            after, before = ts - GAP, ts + GAP  # within GAP of the visit's first or last event
+            for visit in reversed(visits):
+                if visit.first[0] < before and after < visit.last[0]:
+                    return visit
         return None
 
-    def place(self, row: Mapping[str, Any], order: Order) -> tuple[Visit, bool]:
-        """The visit the event joins (created when none fits) and whether it is new."""
+    def place(self, row: Mapping[str, Any], order: Order) -> Visit:
+        """The visit the event joins, opened when none fits."""
         key = str(row["visitor_key"])
         visit = self.find(key, order[0])
         if visit is None:
             visit = Visit.open(new_visit_id(), row, order)
             self.by_visitor.setdefault(key, []).append(visit)
-            return visit, True
-        return visit, False
+        return visit
 
     def open_since(self) -> dt.datetime:
         """Where the open visits begin, with room for events arriving a little late."""
@@ -97,10 +99,15 @@ class SiteVisits:
         """Move the watermark up to `newest` − 30 min; return the visits that became final."""
         self.flushed_before = max(self.flushed_before, newest - GAP)
         done: list[Visit] = []
-        for key in list(self.by_visitor):
-            keep: list[Visit] = []
-            for visit in self.by_visitor[key]:
-                (done if visit.last[0] < self.flushed_before else keep).append(visit)
+        before = self.flushed_before
+        for key, visits in list(self.by_visitor.items()):
+            if len(visits) == 1:  # most visitors have one visit open
+                if visits[0].last[0] < before:
+                    done.append(visits[0])
+                    del self.by_visitor[key]
+                continue
+            keep = [visit for visit in visits if visit.last[0] >= before]
+            done += [visit for visit in visits if visit.last[0] < before]
             if keep:
                 self.by_visitor[key] = keep
             else:
@@ -146,7 +153,7 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
         site, ts = str(row["site"]), utc(row["ts"])
         order = (ts, next(_arrival))
         known = sites[site]
-        visit, _ = known.place(row, order)
+        visit = known.place(row, order)
         visit.add(row, order)
         row["visit_id"] = visit.visit_id
         if ts > newest.get(site, NEVER):

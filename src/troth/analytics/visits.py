@@ -17,6 +17,7 @@ once, when the visit is final; until then a view reads it from raw events.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ Key = tuple[dt.date, str, str, str, str]
 """(day, filter_dim, filter_value, dimension, value)."""
 Order = tuple[dt.datetime, int]
 """(ts, arrival): how events of a visit are ordered."""
+Values = tuple[str, ...]
+"""A visit's value of each visit dimension, in the order of `VISIT_DIMENSIONS`."""
 
 
 def accumulate(
@@ -74,11 +77,28 @@ def cut(value: str) -> str:
     return value[:MAX_VALUE]
 
 
-def visit_values(row: Mapping[str, Any]) -> dict[str, str]:
+VALUE_COLUMNS = ("referrer_host", *VISIT_DIMENSIONS[1:])
+"""The event columns the visit dimensions come from, in their order."""
+_row_values = operator.itemgetter(*VALUE_COLUMNS)
+
+
+def visit_values(row: Mapping[str, Any]) -> Values:
     """The visit dimensions as an event row gives them."""
-    values = {name: _text(row.get(name)) for name in VISIT_DIMENSIONS[1:]}
-    values["source"] = _text(row.get("referrer_host")) or DIRECT
-    return values
+    # Once for every new visit, about one event in two: the usual row (every column there,
+    # strings short enough together) is read without a Python call per dimension, into a
+    # tuple (a dict of them cost more than the rest of opening the visit). Joining them
+    # checks both at once: it fails on a value that is not a string.
+    try:
+        found: Values = _row_values(row)
+        if len("".join(found)) > MAX_VALUE:
+            raise TypeError
+    except (KeyError, TypeError):
+        found = tuple(_text(row.get(name)) for name in VALUE_COLUMNS)
+    return found if found[0] else (DIRECT, *found[1:])
+
+
+def named(values: Values) -> dict[str, str]:
+    return dict(zip(VISIT_DIMENSIONS, values, strict=True))
 
 
 def _text(value: object) -> str:
@@ -90,12 +110,12 @@ def micros(delta: dt.timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-@dataclass
+@dataclass(slots=True)
 class Visit:
     visit_id: int
     visitor_key: str
     first: Order
-    values: dict[str, str]
+    values: Values
     last: Order
     entry: tuple[Order, str] | None = None
     exit: tuple[Order, str] | None = None
@@ -110,16 +130,20 @@ class Visit:
         return cls(visit_id, str(row["visitor_key"]), order, visit_values(row), order)
 
     def add(self, row: Mapping[str, Any], order: Order) -> None:
-        if order < self.first:
-            self.first, self.values = order, visit_values(row)
         if order > self.last:
             self.last = order
-        path, kind = _text(row.get("path")), row["kind"]
+        elif order < self.first:
+            self.first, self.values = order, visit_values(row)
+        path, kind = row.get("path"), row["kind"]
+        if path.__class__ is not str or len(path) > MAX_VALUE:
+            path = _text(path)
         self.events += 1
-        self.page_events[path] = self.page_events.get(path, 0) + 1
+        events = self.page_events
+        events[path] = events.get(path, 0) + 1
         if kind == PAGEVIEW:
             self.pageviews += 1
-            self.page_views[path] = self.page_views.get(path, 0) + 1
+            views = self.page_views
+            views[path] = views.get(path, 0) + 1
             if self.entry is None or order < self.entry[0]:
                 self.entry = (order, path)
             if self.exit is None or order >= self.exit[0]:
@@ -148,9 +172,12 @@ class Visit:
     def duration_us(self) -> int:
         return micros(self.last[0] - self.first[0])
 
+    def dimension_values(self) -> Values:
+        return self.values
+
     def copy(self) -> Visit:
         return Visit(
-            self.visit_id, self.visitor_key, self.first, dict(self.values), self.last,
+            self.visit_id, self.visitor_key, self.first, self.values, self.last,
             self.entry, self.exit, self.pageviews, self.events, dict(self.page_views),
             dict(self.page_events), dict(self.custom),
         )  # fmt: skip

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 import troth.analytics  # noqa: F401  (registers the ingest hooks)
 from troth.analytics import column_days, pair_days, rollups
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
-from troth.analytics.visits import Counts, Key, Visit
+from troth.analytics.visits import Counts, Key, Visit, named
 from troth.collect.ingest import store_rows
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
@@ -26,7 +26,7 @@ def rows(visit: Visit) -> Iterator[tuple[str, str, Counts]]:
     bounce = visit.bounces
     whole: Counts = (visit.pageviews, visit.events, 1, bounce, visit.duration_us)
     yield "", "", whole
-    for name, value in visit.values.items():
+    for name, value in named(visit.values).items():
         yield name, value, whole
     if visit.entry is not None:
         yield "entry_page", visit.entry[1], whole

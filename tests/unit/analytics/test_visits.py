@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.unit.analytics.support import contribution, row
+from troth.analytics.models import MAX_VALUE
 from troth.analytics.sessions import SiteVisits
-from troth.analytics.visits import Visit
+from troth.analytics.visits import DIRECT, Visit, named, visit_values
 
 T0 = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 DAY = T0.date()
@@ -33,15 +34,14 @@ def test_co5_second_pageview_removes_the_bounce_and_moves_the_exit_page() -> Non
 def test_co5_late_event_joins_the_visit_and_becomes_its_first() -> None:
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
     first = row("v", at(10), "/b", referrer="news.example")
-    visit, fresh = site.place(first, (at(10), 1))
+    visit = site.place(first, (at(10), 1))
     visit.add(first, (at(10), 1))
     late = row("v", at(9.9), "/a", referrer="google.com")
-    joined, again = site.place(late, (at(9.9), 2))
+    joined = site.place(late, (at(9.9), 2))
     joined.add(late, (at(9.9), 2))
-    assert fresh
-    assert not again
     assert joined is visit
-    assert visit.values["source"] == "google.com"
+    assert site.by_visitor["v"] == [visit]
+    assert named(visit.values)["source"] == "google.com"
     assert visit.entry is not None
     assert visit.entry[1] == "/a"
     assert visit.duration_us == 6_000_000
@@ -49,9 +49,24 @@ def test_co5_late_event_joins_the_visit_and_becomes_its_first() -> None:
 
 def test_co5_thirty_minutes_apart_is_a_new_visit_and_the_old_one_becomes_final() -> None:
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
-    a, _ = site.place(row("v", at(0)), (at(0), 1))
-    b, fresh = site.place(row("v", at(30)), (at(30), 2))
-    assert fresh
+    a = site.place(row("v", at(0)), (at(0), 1))
+    b = site.place(row("v", at(30)), (at(30), 2))
     assert a is not b
+    assert site.by_visitor["v"] == [a, b]
     assert site.flush(at(30)) == []  # its last event is not yet over 30 minutes old
     assert site.flush(at(31)) == [a]
+
+
+def test_co5_visit_values_come_cut_and_filled_whatever_the_row_holds() -> None:
+    usual = row("v", at(0), referrer="news.example", country="FR")
+    assert named(visit_values(usual)) == {
+        "source": "news.example", "utm_source": "", "utm_medium": "", "utm_campaign": "",
+        "browser": "Firefox", "os": "Linux", "device": "desktop", "language": "en",
+        "country": "FR",
+    }  # fmt: skip
+    long, missing = dict(usual, utm_campaign="c" * 400), dict(usual, country=None)
+    del missing["language"]
+    assert named(visit_values(long))["utm_campaign"] == "c" * MAX_VALUE
+    blank = {**named(visit_values(usual)), "country": "", "language": ""}
+    assert named(visit_values(missing)) == blank
+    assert named(visit_values(dict(usual, referrer_host="")))["source"] == DIRECT
