@@ -219,3 +219,19 @@ def test_co5_a_repeat_view_reads_settled_days_from_memory(runtime: Runtime) -> N
 
 def repository_state(session: Session) -> Any:
     return repository.state(session, SITE)
+
+
+def test_co5_upserts_keep_every_count_and_sketch_byte(runtime: Runtime) -> None:
+    """Counts add up past 32 bits and below zero; sketches come back byte for byte."""
+    day = START.date()
+    big, blob = 2**40, bytes(range(256)) * 300  # larger than a page: stored out of line
+    keys = [(day, "", "", "", ""), (day, "", "", "page", "/é" * 150)]
+    with fresh_site(runtime), runtime.transaction() as s:
+        repository.add_counts(s, SITE, dict.fromkeys(keys, (1, 2, 3, 4, big)))
+        repository.add_counts(s, SITE, {keys[0]: (-1, 0, 0, 0, big), keys[1]: (0, 0, 0, 0, 1)})
+        repository.put_sketches(s, [(SITE, day, ("", "", "page", "/"), b"\x00")])
+        repository.put_sketches(s, [(SITE, day, ("", "", "page", "/"), blob)])
+        assert repository.daily_counts(s, SITE, ("", ""), day, day) == {day: (0, 2, 3, 4, 2 * big)}
+        pages = dict(repository.value_counts(s, SITE, ("", ""), "page", day, day))
+        assert pages == {"/é" * 150: (1, 2, 3, 4, big + 1)}
+        assert repository.day_sketches(s, SITE, day, ("", "")) == {("", "", "page", "/"): blob}

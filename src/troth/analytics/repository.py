@@ -77,7 +77,7 @@ def _upsert(
         _write_many(session, sql, rows)
         return
     rows.sort()
-    arrays = ", ".join(f"%s::{PG_TYPES[name]}[]" for name in columns)
+    arrays = ", ".join(f"%b::{PG_TYPES[name]}[]" for name in columns)
     sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {conflict}"  # noqa: S608
     connection = session.connection()
     for start in range(0, len(rows), CHUNK):

@@ -106,8 +106,11 @@ def _text(value: object) -> str:
     return (value if value.__class__ is str else str(value or ""))[:MAX_VALUE]
 
 
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def micros(delta: dt.timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return delta // MICROSECOND  # exact: a timedelta is a whole number of microseconds
 
 
 @dataclass(slots=True)
