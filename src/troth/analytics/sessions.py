@@ -9,6 +9,7 @@ fresh process rebuilds exactly the open visits from raw events (one query on (si
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import itertools
 import os
 import random
@@ -31,6 +32,8 @@ LONGEST_VISIT = dt.timedelta(hours=24)
 """How far back a rebuild looks for the start of an open visit."""
 LATE = dt.timedelta(minutes=10)
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+HEAP_SLACK = 1024
+"""Entries of final visits `SiteVisits.by_first` may hold before it is rebuilt."""
 _arrival = itertools.count(1 << 40)  # above any stored event id: later arrivals sort later
 
 
@@ -58,8 +61,19 @@ _seed_ids()
 os.register_at_fork(after_in_child=_seed_ids)
 
 
+Entry = tuple[dt.datetime, int, Visit]
+"""(a time of the visit, a tie-breaker, the visit) in a heap."""
+_entries = itertools.count()
+
+
 @dataclass
 class SiteVisits:
+    """One site's open visits, found by visitor, and by when they end and when they began.
+
+    A batch's work grows with its events and with the visits that become final, not with
+    every visit open: a busy site's ingester, taking a small batch many times a second, holds
+    half an hour of visits."""
+
     epoch: int
     flushed_before: dt.datetime
     by_visitor: dict[str, list[Visit]] = field(default_factory=dict)
@@ -71,6 +85,13 @@ class SiteVisits:
     events, and takes the ones before it from what the ingester has written."""
     stored_since: dt.datetime = NEVER
     """`open_since` as stored: a view replays the open visits' events from this time on."""
+    by_last: list[Entry] = field(default_factory=list, repr=False)
+    """One entry per open visit, under its last event's time when it was put there (a visit
+    only ends later: one found too early is put back under its current last event)."""
+    by_first: list[Entry] = field(default_factory=list, repr=False)
+    """Open visits under their first event's time, put again when an earlier event moves
+    it; entries of final visits and moved ones are dropped as they reach the top."""
+    open_ids: set[int] = field(default_factory=set, repr=False)
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         visits = self.by_visitor.get(key)
@@ -81,37 +102,61 @@ class SiteVisits:
                     return visit
         return None
 
-    def place(self, row: Mapping[str, Any], order: Order) -> Visit:
-        """The visit the event joins, opened when none fits."""
+    def add(self, row: Mapping[str, Any], order: Order) -> Visit:
+        """Add the event to the visit it joins, opened when none fits; return that visit."""
         key = str(row["visitor_key"])
         visit = self.find(key, order[0])
         if visit is None:
             visit = Visit.open(new_visit_id(), row, order)
-            self.by_visitor.setdefault(key, []).append(visit)
+            visit.add(row, order)
+            self.keep(visit)
+            return visit
+        first = visit.first
+        visit.add(row, order)
+        if visit.first is not first:
+            heapq.heappush(self.by_first, (visit.first[0], next(_entries), visit))
         return visit
+
+    def keep(self, visit: Visit) -> None:
+        """Hold a visit as open."""
+        self.by_visitor.setdefault(visit.visitor_key, []).append(visit)
+        self.open_ids.add(visit.visit_id)
+        heapq.heappush(self.by_last, (visit.last[0], next(_entries), visit))
+        heapq.heappush(self.by_first, (visit.first[0], next(_entries), visit))
+
+    def open_visits(self) -> list[Visit]:
+        return [visit for visits in self.by_visitor.values() for visit in visits]
 
     def open_since(self) -> dt.datetime:
         """Where the open visits begin, with room for events arriving a little late."""
-        starts = [v.first[0] for visits in self.by_visitor.values() for v in visits]
-        return min([self.flushed_before, *starts]) - LATE
+        heap = self.by_first
+        if len(heap) > 2 * len(self.open_ids) + HEAP_SLACK:  # final ones behind a long visit
+            heap[:] = [(v.first[0], next(_entries), v) for v in self.open_visits()]
+            heapq.heapify(heap)
+        while heap and (
+            heap[0][2].visit_id not in self.open_ids or heap[0][0] != heap[0][2].first[0]
+        ):
+            heapq.heappop(heap)
+        start = heap[0][0] if heap else self.flushed_before
+        return min(self.flushed_before, start) - LATE
 
     def flush(self, newest: dt.datetime) -> list[Visit]:
         """Move the watermark up to `newest` − 30 min; return the visits that became final."""
-        self.flushed_before = max(self.flushed_before, newest - GAP)
+        self.flushed_before = before = max(self.flushed_before, newest - GAP)
         done: list[Visit] = []
-        before = self.flushed_before
-        for key, visits in list(self.by_visitor.items()):
-            if len(visits) == 1:  # most visitors have one visit open
-                if visits[0].last[0] < before:
-                    done.append(visits[0])
-                    del self.by_visitor[key]
+        heap = self.by_last
+        while heap and heap[0][0] < before:
+            visit = heapq.heappop(heap)[2]
+            if visit.last[0] >= before:  # it went on since
+                heapq.heappush(heap, (visit.last[0], next(_entries), visit))
                 continue
-            keep = [visit for visit in visits if visit.last[0] >= before]
-            done += [visit for visit in visits if visit.last[0] < before]
-            if keep:
-                self.by_visitor[key] = keep
+            done.append(visit)
+            self.open_ids.discard(visit.visit_id)
+            others = [v for v in self.by_visitor[visit.visitor_key] if v is not visit]
+            if others:
+                self.by_visitor[visit.visitor_key] = others
             else:
-                del self.by_visitor[key]
+                del self.by_visitor[visit.visitor_key]
         return done
 
 
@@ -153,8 +198,7 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
         site, ts = str(row["site"]), utc(row["ts"])
         order = (ts, next(_arrival))
         known = sites[site]
-        visit = known.place(row, order)
-        visit.add(row, order)
+        visit = known.add(row, order)
         row["visit_id"] = visit.visit_id
         if ts > newest.get(site, NEVER):
             newest[site] = ts
@@ -206,9 +250,8 @@ def _uncount_open(session: Session, site: str, state: SiteVisits) -> None:
     """Take the open visits out of counts stored by a version that counted them batch by
     batch (`SiteState.open_counted`): they are counted once, when they become final."""
     by_day: dict[dt.date, list[Visit]] = {}
-    for visits in state.by_visitor.values():
-        for visit in visits:
-            by_day.setdefault(visit.day, []).append(visit)
+    for visit in state.open_visits():
+        by_day.setdefault(visit.day, []).append(visit)
     counts: dict[Key, Counts] = {}
     for day, found in by_day.items():
         words = Vocabulary()
@@ -230,7 +273,7 @@ def rebuild(session: Session, site: str, epoch: int, flushed_before: dt.datetime
     """The open visits (an event at or after the watermark) replayed from raw events."""
     state = SiteVisits(epoch, flushed_before)
     for visit in open_visits(session, site, flushed_before, flushed_before - LONGEST_VISIT):
-        state.by_visitor.setdefault(visit.visitor_key, []).append(visit)
+        state.keep(visit)
     return state
 
 

@@ -112,8 +112,7 @@ def test_co5_a_blocks_counts_and_visitors_equal_its_visits_figures_one_by_one(
         ts = start + dt.timedelta(minutes=minutes)
         event = {"visitor_key": who, "ts": ts, "path": path, "kind": kind, "name": name,
                  "referrer_host": referrer, "country": country}  # fmt: skip
-        found = site.place(event, (ts, n))
-        found.add(event, (ts, n))
+        site.add(event, (ts, n))
     visits = [v for same in site.by_visitor.values() for v in same]
     words = Vocabulary()
     block = from_visits(DAY, visits, words)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.analytics.support import contribution, row
+from troth.analytics import sessions
 from troth.analytics.models import MAX_VALUE
-from troth.analytics.sessions import SiteVisits
+from troth.analytics.sessions import GAP, LATE, SiteVisits
 from troth.analytics.visits import DIRECT, Visit, named, visit_values
 
 T0 = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
@@ -34,11 +40,9 @@ def test_co5_second_pageview_removes_the_bounce_and_moves_the_exit_page() -> Non
 def test_co5_late_event_joins_the_visit_and_becomes_its_first() -> None:
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
     first = row("v", at(10), "/b", referrer="news.example")
-    visit = site.place(first, (at(10), 1))
-    visit.add(first, (at(10), 1))
+    visit = site.add(first, (at(10), 1))
     late = row("v", at(9.9), "/a", referrer="google.com")
-    joined = site.place(late, (at(9.9), 2))
-    joined.add(late, (at(9.9), 2))
+    joined = site.add(late, (at(9.9), 2))
     assert joined is visit
     assert site.by_visitor["v"] == [visit]
     assert named(visit.values)["source"] == "google.com"
@@ -49,8 +53,8 @@ def test_co5_late_event_joins_the_visit_and_becomes_its_first() -> None:
 
 def test_co5_thirty_minutes_apart_is_a_new_visit_and_the_old_one_becomes_final() -> None:
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
-    a = site.place(row("v", at(0)), (at(0), 1))
-    b = site.place(row("v", at(30)), (at(30), 2))
+    a = site.add(row("v", at(0)), (at(0), 1))
+    b = site.add(row("v", at(30)), (at(30), 2))
     assert a is not b
     assert site.by_visitor["v"] == [a, b]
     assert site.flush(at(30)) == []  # its last event is not yet over 30 minutes old
@@ -70,3 +74,47 @@ def test_co5_visit_values_come_cut_and_filled_whatever_the_row_holds() -> None:
     blank = {**named(visit_values(usual)), "country": "", "language": ""}
     assert named(visit_values(missing)) == blank
     assert named(visit_values(dict(usual, referrer_host="")))["source"] == DIRECT
+
+
+batches = st.lists(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 240)), min_size=1, max_size=8),
+    min_size=1, max_size=12,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(batches)
+def test_co5_final_visits_and_where_open_ones_begin_match_a_walk_over_every_visit(
+    found: list[list[tuple[int, int]]],
+) -> None:
+    """The watermark's heaps give what looking at every open visit gives: events of five
+    visitors, minutes apart and out of order, one batch after another."""
+    site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
+    arrival = itertools.count()
+    for batch in found:
+        for who, minute in batch:
+            site.add(row(f"v{who}", at(minute)), (at(minute), next(arrival)))
+        newest = at(max(minute for _, minute in batch))
+        held = site.open_visits()
+        watermark = max(site.flushed_before, newest - GAP)
+        done = site.flush(newest)
+        assert {v.visit_id for v in done} == {v.visit_id for v in held if v.last[0] < watermark}
+        still = site.open_visits()
+        assert {v.visit_id for v in still} == {v.visit_id for v in held} - {
+            v.visit_id for v in done
+        }
+        assert site.open_since() == min([watermark, *(v.first[0] for v in still)]) - LATE
+
+
+def test_co5_a_visit_that_never_ends_holds_no_final_visit_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sessions, "HEAP_SLACK", 8)
+    site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
+    for n in range(300):  # one visitor every 20 minutes all day, a new one each minute
+        minute = 20 * (n // 20) if n % 20 == 0 else n
+        site.add(row("bot" if n % 20 == 0 else f"v{n}", at(minute)), (at(minute), n))
+        site.flush(at(n))
+        starts = [site.flushed_before, *(v.first[0] for v in site.open_visits())]
+        assert site.open_since() == min(starts) - LATE
+        assert len(site.by_first) <= 2 * len(site.open_visits()) + 8
