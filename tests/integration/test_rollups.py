@@ -222,7 +222,7 @@ def repository_state(session: Session) -> Any:
 
 
 def test_co5_upserts_keep_every_count_and_sketch_byte(runtime: Runtime) -> None:
-    """Counts add up past 32 bits and below zero; sketches come back byte for byte."""
+    """Counts add up past 32 bits and take negative deltas; sketches come back byte for byte."""
     day = START.date()
     big, blob = 2**40, bytes(range(256)) * 300  # larger than a page: stored out of line
     keys = [(day, "", "", "", ""), (day, "", "", "page", "/é" * 150)]

@@ -83,7 +83,8 @@ def persist(session: Session, cache: DayCache) -> None:
         settled = utc(states[site].open_since).date() if site in states else dt.date.min
         place_final(session, cache, site, visits, settled)
     repository.put_sketches(session, cache.take_touched())
-    for site, (flushed_before, open_since) in cache.watermarks.items():
+    for site, held in cache.watermarks.items():
+        flushed_before, open_since = held.watermark()
         pair_days.settle(session, site, open_since)
         repository.set_watermark(session, site, flushed_before, open_since)
     cache.watermarks.clear()

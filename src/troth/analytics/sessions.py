@@ -32,8 +32,6 @@ LONGEST_VISIT = dt.timedelta(hours=24)
 """How far back a rebuild looks for the start of an open visit."""
 LATE = dt.timedelta(minutes=10)
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
-HEAP_SLACK = 1024
-"""Entries of final visits `SiteVisits.by_first` may hold before it is rebuilt."""
 _arrival = itertools.count(1 << 40)  # above any stored event id: later arrivals sort later
 
 
@@ -68,11 +66,11 @@ _entries = itertools.count()
 
 @dataclass
 class SiteVisits:
-    """One site's open visits, found by visitor, and by when they end and when they began.
+    """One site's open visits, found by visitor, and by when they end.
 
-    A batch's work grows with its events and with the visits that become final, not with
-    every visit open: a busy site's ingester, taking a small batch many times a second, holds
-    half an hour of visits."""
+    A batch costs its own events and the visits that become final, not a walk over every
+    open visit: a busy site's ingester takes a small batch twice a second while it holds half
+    an hour of visits. Where the open visits begin is looked up once per write instead."""
 
     epoch: int
     flushed_before: dt.datetime
@@ -88,10 +86,6 @@ class SiteVisits:
     by_last: list[Entry] = field(default_factory=list, repr=False)
     """One entry per open visit, under its last event's time when it was put there (a visit
     only ends later: one found too early is put back under its current last event)."""
-    by_first: list[Entry] = field(default_factory=list, repr=False)
-    """Open visits under their first event's time, put again when an earlier event moves
-    it; entries of final visits and moved ones are dropped as they reach the top."""
-    open_ids: set[int] = field(default_factory=set, repr=False)
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         visits = self.by_visitor.get(key)
@@ -110,35 +104,26 @@ class SiteVisits:
             visit = Visit.open(new_visit_id(), row, order)
             visit.add(row, order)
             self.keep(visit)
-            return visit
-        first = visit.first
-        visit.add(row, order)
-        if visit.first is not first:
-            heapq.heappush(self.by_first, (visit.first[0], next(_entries), visit))
+        else:
+            visit.add(row, order)
         return visit
 
     def keep(self, visit: Visit) -> None:
         """Hold a visit as open."""
         self.by_visitor.setdefault(visit.visitor_key, []).append(visit)
-        self.open_ids.add(visit.visit_id)
         heapq.heappush(self.by_last, (visit.last[0], next(_entries), visit))
-        heapq.heappush(self.by_first, (visit.first[0], next(_entries), visit))
 
     def open_visits(self) -> list[Visit]:
         return [visit for visits in self.by_visitor.values() for visit in visits]
 
     def open_since(self) -> dt.datetime:
         """Where the open visits begin, with room for events arriving a little late."""
-        heap = self.by_first
-        if len(heap) > 2 * len(self.open_ids) + HEAP_SLACK:  # final ones behind a long visit
-            heap[:] = [(v.first[0], next(_entries), v) for v in self.open_visits()]
-            heapq.heapify(heap)
-        while heap and (
-            heap[0][2].visit_id not in self.open_ids or heap[0][0] != heap[0][2].first[0]
-        ):
-            heapq.heappop(heap)
-        start = heap[0][0] if heap else self.flushed_before
-        return min(self.flushed_before, start) - LATE
+        starts = [v.first[0] for visits in self.by_visitor.values() for v in visits]
+        return min([self.flushed_before, *starts]) - LATE
+
+    def watermark(self) -> tuple[dt.datetime, dt.datetime]:
+        """(flushed_before, open_since): what a write stores."""
+        return self.flushed_before, self.open_since()
 
     def flush(self, newest: dt.datetime) -> list[Visit]:
         """Move the watermark up to `newest` − 30 min; return the visits that became final."""
@@ -151,20 +136,20 @@ class SiteVisits:
                 heapq.heappush(heap, (visit.last[0], next(_entries), visit))
                 continue
             done.append(visit)
-            self.open_ids.discard(visit.visit_id)
-            others = [v for v in self.by_visitor[visit.visitor_key] if v is not visit]
-            if others:
-                self.by_visitor[visit.visitor_key] = others
+            key = visit.visitor_key
+            others = self.by_visitor[key]
+            if len(others) == 1:
+                del self.by_visitor[key]
             else:
-                del self.by_visitor[visit.visitor_key]
+                others.pop(next(n for n, other in enumerate(others) if other is visit))
         return done
 
 
 @dataclass
 class BatchVisits:
     final: list[tuple[str, Visit]] = field(default_factory=list)
-    watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
-    """Per site: (flushed_before, open_since) after this batch."""
+    watermarks: dict[str, SiteVisits] = field(default_factory=dict)
+    """Per site, the open visits after this batch: the next write stores their watermark."""
     epochs: dict[str, int] = field(default_factory=dict)
     late: dict[str, set[dt.date]] = field(default_factory=dict)
     """Per site, the settled days this batch changed (an event arrived late)."""
@@ -211,7 +196,7 @@ def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
         if any(visit.last[0] < sites[site].stored_before for visit in done):
             batch.behind.add(site)
         batch.final.extend((site, visit) for visit in done)
-        batch.watermarks[site] = (sites[site].flushed_before, sites[site].open_since())
+        batch.watermarks[site] = sites[site]
         batch.epochs[site] = sites[site].epoch
     return batch
 

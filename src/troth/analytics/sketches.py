@@ -13,11 +13,15 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import datasketches as ds
 
 from troth.analytics.fanout import Fanned, SubKey
 from troth.analytics.visits import Visit
+
+if TYPE_CHECKING:
+    from troth.analytics.sessions import SiteVisits
 
 LG_TOTAL = 16
 LG_ROW = 12
@@ -107,7 +111,8 @@ class DayCache:
     def __init__(self) -> None:
         self.days: dict[tuple[str, int, dt.date], dict[SubKey, ds.hll_sketch]] = {}
         self.touched: dict[tuple[str, int, dt.date], set[SubKey]] = defaultdict(set)
-        self.watermarks: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        self.watermarks: dict[str, SiteVisits] = {}
+        """Per site, the open visits whose watermark the next write stores."""
         self.epochs: dict[str, int] = {}
         """The epoch each site's pending writes belong to."""
         self.finals: dict[tuple[str, int], list[Visit]] = {}

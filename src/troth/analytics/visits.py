@@ -83,7 +83,8 @@ _row_values = operator.itemgetter(*VALUE_COLUMNS)
 
 
 def visit_values(row: Mapping[str, Any]) -> Values:
-    """The visit dimensions as an event row gives them."""
+    """The visit dimensions as an event row gives them (its text values plain `str`, as the
+    journal and the database give them: a subclass would be kept as it is)."""
     # Once for every new visit, about one event in two: the usual row (every column there,
     # strings short enough together) is read without a Python call per dimension, into a
     # tuple (a dict of them cost more than the rest of opening the visit). Joining them

@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.analytics.support import contribution, row
-from troth.analytics import sessions
 from troth.analytics.models import MAX_VALUE
 from troth.analytics.sessions import GAP, LATE, SiteVisits
-from troth.analytics.visits import DIRECT, Visit, named, visit_values
+from troth.analytics.visits import DIRECT, VALUE_COLUMNS, Visit, cut, named, visit_values
 
 T0 = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 DAY = T0.date()
@@ -87,8 +85,8 @@ batches = st.lists(
 def test_co5_final_visits_and_where_open_ones_begin_match_a_walk_over_every_visit(
     found: list[list[tuple[int, int]]],
 ) -> None:
-    """The watermark's heaps give what looking at every open visit gives: events of five
-    visitors, minutes apart and out of order, one batch after another."""
+    """The heap of open visits by their last event finalises what a walk over every open
+    visit would: events of five visitors, minutes apart and out of order, batch after batch."""
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
     arrival = itertools.count()
     for batch in found:
@@ -106,15 +104,15 @@ def test_co5_final_visits_and_where_open_ones_begin_match_a_walk_over_every_visi
         assert site.open_since() == min([watermark, *(v.first[0] for v in still)]) - LATE
 
 
-def test_co5_a_visit_that_never_ends_holds_no_final_visit_in_memory(
-    monkeypatch: pytest.MonkeyPatch,
+
+cell = st.one_of(st.none(), st.text(max_size=120), st.integers(), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(VALUE_COLUMNS), cell))
+def test_co5_visit_values_are_each_column_as_text_cut_whatever_the_row(
+    found: dict[str, object],
 ) -> None:
-    monkeypatch.setattr(sessions, "HEAP_SLACK", 8)
-    site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
-    for n in range(300):  # one visitor every 20 minutes all day, a new one each minute
-        minute = 20 * (n // 20) if n % 20 == 0 else n
-        site.add(row("bot" if n % 20 == 0 else f"v{n}", at(minute)), (at(minute), n))
-        site.flush(at(n))
-        starts = [site.flushed_before, *(v.first[0] for v in site.open_visits())]
-        assert site.open_since() == min(starts) - LATE
-        assert len(site.by_first) <= 2 * len(site.open_visits()) + 8
+    """The one-step read gives what reading each column as text and cutting it gives."""
+    each = tuple(cut(str(found.get(name) or "")) for name in VALUE_COLUMNS)
+    assert visit_values(found) == (each[0] or DIRECT, *each[1:])
