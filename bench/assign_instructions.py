@@ -1,0 +1,93 @@
+"""Instructions the ingester spends giving 20k events their visits, and building the final
+visits' columns: counted by valgrind's callgrind, so the figure does not move with whatever
+else the machine runs (a timing here moves by a third from minute to minute).
+
+    .venv/bin/python bench/assign_instructions.py
+    .venv/bin/python bench/assign_instructions.py --code <an older checkout>/src --code src
+
+Each `--code` directory is imported in a process of its own under callgrind (needs
+`apt-get install -y valgrind`); it uses only `sessions.assign` and `columns.from_visits`.
+Start-up, the database and the traffic are built before the count starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+EVENTS = 20_000
+BATCH = 10_000
+
+
+def measure() -> None:
+    """The child: assign the events in batches, then build the day's final visits' columns."""
+    from sqlalchemy.orm import sessionmaker
+
+    from bench.dashboard import DAYS, END, Traffic
+    from troth import collector, migrate
+    from troth.analytics import columns, sessions
+    from troth.db import make_engine
+
+    with tempfile.TemporaryDirectory() as work:
+        engine = make_engine(f"sqlite:///{Path(work) / 'assign.db'}")
+        migrate.upgrade(engine)
+        rows = Traffic(30_000 * DAYS, seed=11).day(END)[:EVENTS]
+        batches = [[dict(r) for r in rows[i : i + BATCH]] for i in range(0, EVENTS, BATCH)]
+        collector.tune()
+        finals = []
+        with sessionmaker(engine)() as session, session.begin():
+            sessions.assign(session, batches[0][:1])  # the site's row, before the count
+            _callgrind("-z")
+            for batch in batches:
+                finals += [visit for _, visit in sessions.assign(session, batch).final]
+            _callgrind("-d", "assign")
+            day = min(visit.day for visit in finals)
+            found = [visit for visit in finals if visit.day == day]
+            columns.from_visits(day, found, columns.Vocabulary())
+            _callgrind("-d", "columns")
+            session.rollback()
+        print(f"{len(finals)} final visits, {len(found)} of them in columns")
+
+
+def _callgrind(*args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def summary(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise SystemExit(f"no summary in {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--code", action="append", help="a src directory to import troth from")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        measure()
+        return
+    print(f"| code | assign {EVENTS:,} events (M instructions) | their final visits' columns |")
+    print("| --- | ---: | ---: |")
+    for code in args.code or [str(Path(__file__).resolve().parents[1] / "src")]:
+        with tempfile.TemporaryDirectory() as work:
+            out = Path(work) / "callgrind.out"
+            subprocess.run(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+                 __file__, "--child"],
+                check=True, env={**os.environ, "PYTHONPATH": code}, capture_output=True,
+            )  # fmt: skip
+            assign, built = summary(Path(f"{out}.1")), summary(Path(f"{out}.2"))
+        print(f"| {code} | {assign / 1e6:,.0f} | {built / 1e6:,.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
