@@ -102,10 +102,8 @@ class SiteVisits:
         visit = self.find(key, order[0])
         if visit is None:
             visit = Visit.open(new_visit_id(), row, order)
-            visit.add(row, order)
-            self.keep(visit)
-        else:
-            visit.add(row, order)
+            self.keep(visit)  # under `order`, which its first event leaves as its last
+        visit.add(row, order)
         return visit
 
     def keep(self, visit: Visit) -> None:
