@@ -83,9 +83,13 @@ class SiteVisits:
     events, and takes the ones before it from what the ingester has written."""
     stored_since: dt.datetime = NEVER
     """`open_since` as stored: a view replays the open visits' events from this time on."""
+    opened: list[Visit] = field(default_factory=list, repr=False)
+    """Visits held since the last flush: it finalises those it can at once (in a large batch,
+    most of them) and puts the others in `by_last`."""
     by_last: list[Entry] = field(default_factory=list, repr=False)
-    """One entry per open visit, under its last event's time when it was put there (a visit
-    only ends later: one found too early is put back under its current last event)."""
+    """One entry per open visit that outlived a flush, under its last event's time when it
+    was put there (a visit only ends later: one found too early is put back under its
+    current last event)."""
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         visits = self.by_visitor.get(key)
@@ -102,14 +106,14 @@ class SiteVisits:
         visit = self.find(key, order[0])
         if visit is None:
             visit = Visit.open(new_visit_id(), row, order)
-            self.keep(visit)  # under `order`, which its first event leaves as its last
+            self.keep(visit)
         visit.add(row, order)
         return visit
 
     def keep(self, visit: Visit) -> None:
         """Hold a visit as open."""
         self.by_visitor.setdefault(visit.visitor_key, []).append(visit)
-        heapq.heappush(self.by_last, (visit.last[0], next(_entries), visit))
+        self.opened.append(visit)
 
     def open_visits(self) -> list[Visit]:
         return [visit for visits in self.by_visitor.values() for visit in visits]
@@ -128,16 +132,22 @@ class SiteVisits:
         self.flushed_before = before = max(self.flushed_before, newest - GAP)
         done: list[Visit] = []
         heap = self.by_last
+        for visit in self.opened:
+            if visit.last[0] < before:
+                done.append(visit)
+            else:
+                heapq.heappush(heap, (visit.last[0], next(_entries), visit))
+        self.opened.clear()
         while heap and heap[0][0] < before:
             visit = heapq.heappop(heap)[2]
             if visit.last[0] >= before:  # it went on since
                 heapq.heappush(heap, (visit.last[0], next(_entries), visit))
-                continue
-            done.append(visit)
-            key = visit.visitor_key
-            others = self.by_visitor[key]
+            else:
+                done.append(visit)
+        for visit in done:
+            others = self.by_visitor[visit.visitor_key]
             if len(others) == 1:
-                del self.by_visitor[key]
+                del self.by_visitor[visit.visitor_key]
             else:
                 others.pop(next(n for n, other in enumerate(others) if other is visit))
         return done
