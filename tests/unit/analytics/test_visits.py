@@ -96,6 +96,7 @@ def test_co5_final_visits_and_where_open_ones_begin_match_a_walk_over_every_visi
         held = site.open_visits()
         watermark = max(site.flushed_before, newest - GAP)
         done = site.flush(newest)
+        assert len({v.visit_id for v in done}) == len(done)  # each final once
         assert {v.visit_id for v in done} == {v.visit_id for v in held if v.last[0] < watermark}
         still = site.open_visits()
         assert {v.visit_id for v in still} == {v.visit_id for v in held} - {
