@@ -120,8 +120,7 @@ class SiteVisits:
 
     def open_since(self) -> dt.datetime:
         """Where the open visits begin, with room for events arriving a little late."""
-        starts = [v.first[0] for visits in self.by_visitor.values() for v in visits]
-        return min([self.flushed_before, *starts]) - LATE
+        return min([self.flushed_before, *(v.first[0] for v in self.open_visits())]) - LATE
 
     def watermark(self) -> tuple[dt.datetime, dt.datetime]:
         """(flushed_before, open_since): what a write stores."""
