@@ -277,7 +277,7 @@ def ingest_cost(
     with factory() as session, session.begin():
         rollups.persist_now(session)
     spent = (time.perf_counter() - t) * 1000 / (len(hooked) or 1)
-    yield ("  + writing their counts, sketches and waiting blocks, per 10k events", spent, spent)
+    yield ("  + writing their waiting blocks (and the watermark), per 10k events", spent, spent)
     yield ("store 10k events, no hooks", statistics.median(bare), max(bare))
     yield from settle_cost(factory)
     with factory() as session, session.begin():
@@ -293,7 +293,7 @@ def ingest_cost(
 
 def settle_cost(factory: sessionmaker[Session]) -> Iterator[tuple[str, float, float]]:
     """A settled day's job, as it finds the day: its final visits waiting in one block, no
-    pair rows yet (rolled back, so a kept database stays as built)."""
+    rollup rows yet (rolled back, so a kept database stays as built)."""
     day = END - dt.timedelta(days=1)
     with factory() as session:
         events = session.scalar(select(func.count()).select_from(StoredEvent).where(
@@ -301,9 +301,7 @@ def settle_cost(factory: sessionmaker[Session]) -> Iterator[tuple[str, float, fl
             StoredEvent.ts < dt.datetime.combine(END, dt.time(), dt.UTC),
         )) or 1  # fmt: skip
         for table in (Rollup, Sketch):
-            session.execute(delete(table).where(
-                table.site == SITE, table.day == day, table.filter_dim != ""
-            ))  # fmt: skip
+            session.execute(delete(table).where(table.site == SITE, table.day == day))
         visits = scan.load(session, SITE, Period(day, day))
         recent.forget_day(session, SITE, day)
         recent.add(session, SITE, day, visits)
@@ -316,7 +314,7 @@ def settle_cost(factory: sessionmaker[Session]) -> Iterator[tuple[str, float, fl
         spent = (time.perf_counter() - t) * 1000
         session.rollback()
     print(f"  one settled day: {events:,} events, {len(visits):,} visits")
-    yield ("a settled day's job: pair rollups and visit columns from its blocks", spent, spent)
+    yield ("a settled day's job: its rollups and visit columns from its blocks", spent, spent)
     yield ("  the same, per 10k events of that day", spent * 10_000 / events, 0.0)
 
 

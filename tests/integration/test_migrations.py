@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -84,4 +85,23 @@ def test_co5_upgrading_marks_sites_whose_counts_hold_their_open_visits(tmp_path:
         add_state(conn, "new.example")
         marked = conn.execute(text("SELECT site, open_counted FROM analytics_state")).all()
     assert sorted(tuple(m) for m in marked) == [("new.example", 0), ("s.example", 1)]
+    engine.dispose()
+
+
+def test_co5_upgrading_keeps_the_unfiltered_rows_of_days_stored_until_now(tmp_path: Path) -> None:
+    """Before 0016 each watermark wrote the unfiltered rows of the days it touched: a stored
+    site keeps that way up to today and has its days' jobs write them from tomorrow; a site
+    first stored later has them written by its jobs from its first day."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0015_analytics_open_counted")
+    with engine.begin() as conn:
+        add_state(conn, "s.example")
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        add_state(conn, "new.example")
+        marked = conn.execute(text("SELECT site, unfiltered_from FROM analytics_state")).all()
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    assert sorted(tuple(m) for m in marked) == [
+        ("new.example", None), ("s.example", tomorrow.isoformat())
+    ]  # fmt: skip
     engine.dispose()

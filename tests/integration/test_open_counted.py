@@ -13,7 +13,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.unit.analytics.support import SITE, clean, contribution, ingest, row
+from tests.unit.analytics.support import (
+    SITE,
+    clean,
+    contribution,
+    ingest,
+    row,
+    unfiltered_as_before,
+)
 from troth.analytics import queries, raw, recompute, repository, rollups, sessions
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.visits import Key, accumulate, as_counts, utc
@@ -47,6 +54,7 @@ def count_open_visits_the_old_way(session: Session) -> int:
     for visit in visits:
         accumulate(sums, contribution(visit).items())
     repository.add_counts(session, SITE, {key: as_counts(c) for key, c in sums.items()})
+    unfiltered_as_before(session, state, [DAY])  # and final ones, with each watermark
     state.open_counted = True
     return len(visits)
 

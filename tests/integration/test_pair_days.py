@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
-from tests.unit.analytics.support import SITE, clean, ingest, row
+from tests.unit.analytics.support import SITE, clean, ingest, row, unfiltered_as_before
 from troth.analytics import pair_days, parts, queries, raw, recent, recompute, rollups, scan
 from troth.analytics.figures import DIMENSIONS, Filters, Period
-from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState
+from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.collect import ingest as collect_ingest
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
@@ -98,6 +98,39 @@ def assert_like_raw(session: Session, filters_list: list[Filters] = FILTERS) -> 
 def run_jobs(runtime: Runtime) -> None:
     while run_once(runtime.sessions, registry, "w1", limit=10):
         pass
+
+
+def unfiltered(session: Session, day: dt.date) -> tuple[int, int, int]:
+    """The day's unfiltered rows and sketches, and the visits its totals row counts."""
+    found = []
+    for table in (Rollup, Sketch):
+        stmt = select(func.count()).where(
+            table.site == SITE, table.day == day, table.filter_dim == ""
+        )  # fmt: skip
+        found.append(int(session.scalar(stmt) or 0))
+    r = Rollup
+    total = select(r.visits).where(r.site == SITE, r.day == day, r.filter_dim == "",
+                                   r.dimension == "")  # fmt: skip
+    return found[0], found[1], int(session.scalar(total) or 0)
+
+
+def test_co5_a_days_unfiltered_rows_are_written_once_by_its_job(settled: Runtime) -> None:
+    """Watermarks write no unfiltered row either: views read the waiting blocks, and the
+    day's job writes its unfiltered rows and sketches with its pair ones."""
+    with settled.transaction() as s:
+        assert unfiltered(s, DAY1) == (0, 0, 0)
+        assert unfiltered(s, DAY2) == (0, 0, 0)
+        assert_like_raw(s)
+    run_jobs(settled)
+    with settled.transaction() as s:
+        rows, sketches, visits = unfiltered(s, DAY1)
+        assert rows > 1
+        assert sketches == rows
+        assert visits == 8
+        assert unfiltered(s, DAY2) == (0, 0, 0)  # still moving
+        assert waiting(s, DAY1) == 0
+        assert_like_raw(s)
+        assert_like_raw(s, OTHER)
 
 
 def test_co5_ingest_writes_no_pair_rows_final_visits_wait_in_blocks(settled: Runtime) -> None:
@@ -262,6 +295,7 @@ def test_co5_days_moving_at_an_upgrade_are_replayed_and_built_whole(settled: Run
         state = s.get(SiteState, SITE)
         assert state is not None
         state.blocks_since = state.flushed_before
+        unfiltered_as_before(s, state, [DAY1, DAY2])
     with settled.transaction() as s:
         assert_like_raw(s, OTHER)
     ingest(settled, [[row("z", at(DAY2 + dt.timedelta(days=1), 9), "/", country="DE")]])

@@ -69,10 +69,10 @@ class Sketch(Base):
 class SiteState(Base):
     """Per site: which visits the sketches already hold, and a token that says when to reload.
 
-    Visits whose last event is before `flushed_before` are final: in the unfiltered counts
-    and sketches, and in their day's waiting blocks or pair rollups; later ones are open and
-    are read from raw events at query time. A recompute changes `epoch`,
-    which tells the ingester to rebuild its in-memory visits from raw events.
+    Visits whose last event is before `flushed_before` are final: in their day's waiting
+    blocks until its job writes its rollups and sketches (or in those, for a day built
+    already); later ones are open and are read from raw events at query time. A recompute
+    changes `epoch`, which tells the ingester to rebuild its in-memory visits from raw events.
     """
 
     __tablename__ = "analytics_state"
@@ -92,6 +92,10 @@ class SiteState(Base):
     open_counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """The unfiltered counts hold the open visits too (stored by a version that kept them
     current batch by batch): the ingester takes them out when it next loads the site."""
+    unfiltered_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    """From this day on, a day's unfiltered rollups are written by its day's job, with its pair
+    rollups; until then its final visits are read from its waiting blocks. Earlier days (an
+    upgrade) had them written with each watermark. None: every day."""
 
 
 class DayColumns(Base):

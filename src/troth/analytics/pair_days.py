@@ -1,30 +1,32 @@
-"""A settled day's pair rollups and their sketches, built once from its waiting blocks.
+"""A settled day's rollups and their sketches, built once from its waiting blocks.
 
 While a day moves, its final visits wait as blocks (`recent.py`): the ingester writes one
-block a watermark instead of touching some 70 pair rows and sketches per visit. When the
-day settles, its job joins the day's blocks into one, writes every pair row and sketch of
-the day from it (`fanout.py`), deletes the blocks and marks the day built, all in one
-transaction, so a reader sees the visits in one place or the other. The same joined block
+block a watermark instead of touching some 80 rows and sketches per visit (its unfiltered
+ones and its pair ones), and views read the blocks. When the day settles, its job joins the
+day's blocks into one, writes every unfiltered and pair row and sketch of the day from it
+(`fanout.py`), deletes the blocks and marks the day built, all in one transaction, so a
+reader sees the visits in one place or the other. The same joined block
 is stored as the day's visit columns (apart on PostgreSQL: they are versioned, see
 `column_days.py`). No event is read: the visits were replayed once, at ingest (but for the
 days `build_day` names). A visit that becomes final on a built day (an event that arrived
-late) goes to its pair rows directly.
+late) goes to its rows directly. Days before `SiteState.unfiltered_from` (an upgrade) had
+their unfiltered rows written with each watermark: their job writes the pair rows only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, recent, repository, scan, sketches
+from troth.analytics import column_days, fanout, recent, repository, scan, sketches
 from troth.analytics.columns import VisitColumns, Vocabulary, encode, encode_block
 from troth.analytics.columns import from_visits as columns_of
-from troth.analytics.fanout import SubKey, fan_out
+from troth.analytics.fanout import Fanned, SubKey, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.raw import RawVisit, day_start
@@ -65,11 +67,12 @@ registry.register(JOB_KIND, _job)
 
 
 def build_day(session: Session, site: str, day: dt.date) -> bool:
-    """Build the day's pair rollups and visit columns unless it has them; whether it built
-    them. Both come from the day's waiting blocks, which hold its final visits already
-    replayed at ingest. A day is replayed from its events only when it has no waiting block
-    (no visit of it was placed through the ingest hooks), or was moving when this version
-    was installed (its earlier visits are in pair rows, not in blocks: they are replaced)."""
+    """Build the day's rollups (unfiltered ones too, from the site's `unfiltered_from` on)
+    and visit columns unless it has them; whether it built them. Both come from the day's
+    waiting blocks, which hold its final visits already replayed at ingest. A day is replayed
+    from its events only when it has no waiting block (no visit of it was placed through the
+    ingest hooks), or was moving when this version was installed (its earlier visits are in
+    pair rows, not in blocks: they are replaced)."""
     repository.lock_rollups(session)
     version, built = _flag(session, site, day)
     if built:
@@ -77,12 +80,13 @@ def build_day(session: Session, site: str, day: dt.date) -> bool:
     state = repository.state(session, site)
     since = state.blocks_since if state is not None else None
     upgraded = since is not None and day_start(day) < utc(since)
+    unfiltered = repository.unfiltered_by_job(state, day)
     words = Vocabulary()
     found = None if upgraded else recent.day_block(session, site, day, words)
     if found is not None:
         block, visitors = found
         column_days.store_block(session, site, day, version, encode_block(block, words))
-        add_block(session, site, block, visitors, words, fresh=True)
+        add_block(session, site, block, visitors, words, fresh=True, unfiltered=unfiltered)
     else:
         visits = scan.load(session, site, Period(day, day))
         column_days.store_block(session, site, day, version, encode(day, visits))
@@ -91,7 +95,7 @@ def build_day(session: Session, site: str, day: dt.date) -> bool:
         if upgraded:
             write(session, site, day, final)
         else:
-            add(session, site, final, fresh=True)
+            add(session, site, final, fresh=True, unfiltered=unfiltered)
     recent.forget_day(session, site, day)
     column_days.mark_built(session, site, day)
     repository.bump_revision(session, site)  # dashboards holding this day read it again
@@ -111,30 +115,35 @@ def write(session: Session, site: str, day: dt.date, visits: Sequence[RawVisit])
     add(session, site, visits, fresh=True)
 
 
-def add(session: Session, site: str, visits: Sequence[RawVisit], fresh: bool = False) -> None:
+def add(
+    session: Session, site: str, visits: Sequence[RawVisit], fresh: bool = False,
+    unfiltered: bool = False,
+) -> None:  # fmt: skip
     """Add final visits to the pair rows and pair sketches of their days (`fresh`: the days
-    have none yet)."""
+    have none yet; `unfiltered`: to their unfiltered rows and sketches too)."""
     by_day: dict[dt.date, list[RawVisit]] = defaultdict(list)
     for visit in visits:
         by_day[visit.day].append(visit)
     for day, found in sorted(by_day.items()):
         words = Vocabulary()
         block = columns_of(day, found, words)
-        add_block(session, site, block, [v.visitor_key for v in found], words, fresh)
+        visitors = [v.visitor_key for v in found]
+        add_block(session, site, block, visitors, words, fresh=fresh, unfiltered=unfiltered)
 
 
 def add_block(
     session: Session, site: str, block: VisitColumns, visitors: Sequence[str],
-    words: Vocabulary, fresh: bool = False,
+    words: Vocabulary, *, fresh: bool = False, unfiltered: bool = False, pairs: bool = True,
 ) -> None:  # fmt: skip
-    """Add one day's final visits, as columns, to its pair rows and sketches. `fresh`: the
-    day has none yet, so each key's sketch is built, written out and let go at once (a day
-    at 10M events a quarter has some 290k); else the sketches these visits touch are read
-    first (only those) and updated."""
+    """Add one day's final visits, as columns, to its pair rows and sketches (`pairs`) and
+    to its unfiltered ones (`unfiltered`). `fresh`: the day has none yet, so each key's
+    sketch is built, written out and let go at once (a day at 10M events a quarter has some
+    290k); else the sketches these visits touch are read first (only those) and updated."""
     counts: dict[Key, Counts] = {}
+    fanned = _fanned(block, visitors, words, unfiltered, pairs)
     if fresh:
         written: list[tuple[str, dt.date, SubKey, bytes]] = []
-        for found in fan_out(block, visitors, words):  # keys differ from one pass to the next
+        for found in fanned:  # keys differ from one pass to the next
             counts.update(found.counts)
             written += [
                 (site, day, sub, sketches.of(sub[2], who)) for day, sub, who in found.visitors
@@ -142,15 +151,25 @@ def add_block(
         repository.add_counts(session, site, counts, fresh=True)
         repository.put_sketches(session, written, fresh=True)
         return
-    fanned = list(fan_out(block, visitors, words))
-    wanted = {sub for found in fanned for _, sub, _ in found.visitors}
+    updates = list(fanned)
+    wanted = {sub for found in updates for _, sub, _ in found.visitors}
     cache = DayCache()
     cache.day(site, 0, block.day, repository.some_sketches(session, site, block.day, wanted))
-    for found in fanned:
+    for found in updates:
         counts.update(found.counts)
         cache.add(site, 0, found)
     repository.add_counts(session, site, counts)
     repository.put_sketches(session, cache.take_touched())
+
+
+def _fanned(
+    block: VisitColumns, visitors: Sequence[str], words: Vocabulary, unfiltered: bool,
+    pairs: bool,
+) -> Iterator[Fanned]:  # fmt: skip
+    if unfiltered:
+        yield fanout.unfiltered(block, visitors, words)
+    if pairs:
+        yield from fan_out(block, visitors, words)
 
 
 def built_days(session: Session, site: str, days: Sequence[dt.date]) -> set[dt.date]:

@@ -3,7 +3,7 @@
 The period is read as up to two parts (`parts.py`): settled days, kept in memory between
 requests, and the days still moving, read each time. Counts and sketches hold final visits
 only, so the still-open visits (the last half hour or so) are read from raw events and added
-in, and so are the final visits of days whose pair rollups are not built yet
+in, and so are the final visits of days whose rollups are not built yet
 (`recent_part.py`).
 """
 
@@ -56,13 +56,16 @@ def _split(
 
 
 def _recent(
-    session: Session, site: str, slice_: Slice, period: Period, filters: Filters
-) -> list[BlockView]:
-    """Final visits not yet in the pair rollups (the unfiltered rollups hold them already)."""
-    if slice_ == ("", ""):
-        return []
+    session: Session, state: SiteState | None, site: str, slice_: Slice, period: Period,
+    filters: Filters,
+) -> list[BlockView]:  # fmt: skip
+    """Final visits whose days' rollups are not built yet (but for the unfiltered rollups of
+    days before `unfiltered_from`, which hold them already)."""
     words = column_days.vocabulary(session, site)
-    return views(recent.blocks(session, site, period.start, period.end, words), filters, words)
+    found = recent.blocks(session, site, period.start, period.end, words)
+    if slice_ == ("", ""):
+        found = [block for block in found if repository.unfiltered_by_job(state, block.day)]
+    return views(found, filters, words)
 
 
 class Reader:
@@ -75,10 +78,10 @@ class Reader:
         self.open = scan.open_visits(session, state, site, period, filters)
         # Open visits are in no counts yet (but in the unfiltered ones of a site stored by a
         # version that counted them, until its ingester takes them out); nor are the final
-        # visits of days whose pair rollups are not built yet in the filtered ones.
+        # visits of days whose rollups are not built yet.
         counted = state is not None and state.open_counted and slice_ == ("", "")
         self.unsaved = [] if counted else self.open
-        self.recent = _recent(session, site, slice_, period, filters)
+        self.recent = _recent(session, state, site, slice_, period, filters)
         self._totals: dict[Days, parts.Totals] = {}
 
     def _part(self, days: Days) -> parts.Totals:

@@ -1,11 +1,10 @@
 """Rebuild one day's rollups and sketches from raw events (after events are erased).
 
-Counts and sketches take the visits that start that day and are final (before the site's
-watermark): open ones are still read from raw events at query time (a site whose counts
-still hold its open visits, `SiteState.open_counted`, gets them counted as before). The
-final visits go to the day's pair rollups if they are built, else they wait in one block
-(`recent.py`) for the day to settle. The site's epoch changes, so an ingester reloads its
-open visits from raw events.
+The day's final visits (before the site's watermark) are written as its rollups if the
+day is built, else as one block (`recent.py`) that waits for its day's job; open ones are
+still read from raw events at query time (a site whose counts still hold its open visits,
+`SiteState.open_counted`, gets them counted as before). The site's epoch changes, so an
+ingester reloads its open visits from raw events.
 """
 
 from __future__ import annotations
@@ -16,12 +15,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from troth.analytics import column_days, columns, fanout, pair_days, raw, recent, repository
+from troth.analytics import column_days, columns, pair_days, raw, recent, repository
 from troth.analytics.columns import Vocabulary
 from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
 from troth.analytics.sessions import new_visit_id
-from troth.analytics.sketches import DayCache
 from troth.analytics.visits import utc
 from troth.collect.models import StoredEvent
 from troth.jobs.registry import registry
@@ -42,20 +40,18 @@ def recompute_day(session: Session, site: str, day: dt.date) -> None:
     words = Vocabulary()
     block = columns.from_visits(day, final_visits, words)
     visitors = [visit.visitor_key for visit in final_visits]
-    fanned = fanout.unfiltered(block, visitors, words)
-    counts = fanned.counts
-    if state.open_counted:  # the site's counts still hold open visits (see SiteState)
-        words_all = Vocabulary()
-        counts = columns.unfiltered_counts(columns.from_visits(day, visits, words_all), words_all)
-    repository.add_counts(session, site, counts)
-    cache = DayCache()
-    cache.day(site, 0, day, {})
-    cache.add(site, 0, fanned)
-    repository.put_sketches(session, cache.take_touched())
     recent.forget_day(session, site, day)
-    if built:
-        pair_days.add(session, site, final_visits, fresh=True)
-    else:
+    by_job = repository.unfiltered_by_job(state, day)
+    if built or not by_job:
+        pair_days.add_block(
+            session, site, block, visitors, words, fresh=True, unfiltered=True, pairs=built
+        )
+    if state.open_counted and not by_job:  # the site's counts still hold open visits
+        opened = [visit for visit in visits if visit.last >= flushed_before]
+        open_words = Vocabulary()
+        open_block = columns.from_visits(day, opened, open_words)
+        repository.add_counts(session, site, columns.unfiltered_counts(open_block, open_words))
+    if not built:
         recent.add_block(session, site, block, words, visitors)
         if final_visits and day < utc(state.open_since).date():
             pair_days.queue_day(session, site, day)

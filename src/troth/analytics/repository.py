@@ -200,6 +200,12 @@ def state(session: Session, site: str) -> SiteState | None:
     return session.get(SiteState, site)
 
 
+def unfiltered_by_job(state: SiteState | None, day: dt.date) -> bool:
+    """Whether the day's unfiltered rollups are written by its day's job (its final visits
+    wait in blocks until then), not with each watermark (days before an upgrade)."""
+    return state is None or state.unfiltered_from is None or day >= state.unfiltered_from
+
+
 def read_state(session: Session, site: str) -> SiteState | None:
     """The site's state as stored now, for a query (not the copy the session may hold)."""
     return session.get(SiteState, site, populate_existing=True)

@@ -10,24 +10,16 @@ where it stores the keys' hashes themselves: a merge still in that mode is repor
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import datasketches as ds
 
 from troth.analytics.fanout import Fanned, SubKey
-from troth.analytics.visits import Visit
-
-if TYPE_CHECKING:
-    from troth.analytics.sessions import SiteVisits
 
 LG_TOTAL = 16
 LG_ROW = 12
 TARGET = ds.tgt_hll_type.HLL_8
-KEPT_DAYS = 3
-"""Days of sketches an ingester keeps in memory per site (older ones are reloaded if needed)."""
 
 
 def lg_k(dimension: str) -> int:
@@ -104,20 +96,11 @@ def estimate(sketch: ds.hll_sketch) -> tuple[int, bool]:
 
 
 class DayCache:
-    """One ingester's sketches of recent days and the visits that became final, updated in
-    memory and written now and then (with the watermark that says what they hold).
-    """
+    """Sketches of some days' keys, read once, updated in memory, and written together."""
 
     def __init__(self) -> None:
         self.days: dict[tuple[str, int, dt.date], dict[SubKey, ds.hll_sketch]] = {}
         self.touched: dict[tuple[str, int, dt.date], set[SubKey]] = defaultdict(set)
-        self.watermarks: dict[str, SiteVisits] = {}
-        """Per site, the open visits whose watermark the next write stores."""
-        self.epochs: dict[str, int] = {}
-        """The epoch each site's pending writes belong to."""
-        self.finals: dict[tuple[str, int], list[Visit]] = {}
-        """Visits that became final since the last write, to be placed by `rollups.persist`."""
-        self.persisted_at = time.monotonic()
 
     def day(
         self, site: str, epoch: int, day: dt.date, stored: dict[SubKey, bytes] | None
@@ -126,9 +109,6 @@ class DayCache:
         if key not in self.days:
             self.days[key] = {sub: load(data) for sub, data in (stored or {}).items()}
         return self.days[key]
-
-    def has(self, site: str, epoch: int, day: dt.date) -> bool:
-        return (site, epoch, day) in self.days
 
     def add(self, site: str, epoch: int, fanned: Fanned) -> None:
         """Count final visits' visitors in the sketches of their keys."""
@@ -141,13 +121,6 @@ class DayCache:
                 sketch.update(visitor)
             self.touched[(site, epoch, day)].add(sub)
 
-    def take_finals(self) -> dict[str, list[Visit]]:
-        out: dict[str, list[Visit]] = defaultdict(list)
-        for (site, _), visits in self.finals.items():
-            out[site] += visits
-        self.finals.clear()
-        return out
-
     def take_touched(self) -> list[tuple[str, dt.date, SubKey, bytes]]:
         out = [
             (site, day, sub, dump(self.days[(site, epoch, day)][sub]))
@@ -156,27 +129,3 @@ class DayCache:
         ]
         self.touched.clear()
         return out
-
-    def drop(self, key: tuple[str, int, dt.date]) -> None:
-        self.days.pop(key, None)
-        self.touched.pop(key, None)
-
-    def drop_epochs_except(self, site: str, epoch: int) -> None:
-        """What an earlier epoch held (the site's analytics were rebuilt) is never written:
-        its sketches, its final visits, and the watermark that would say they were."""
-        for key in [k for k in self.days if k[0] == site and k[1] != epoch]:
-            self.drop(key)
-        for pair in [k for k in self.finals if k[0] == site and k[1] != epoch]:
-            del self.finals[pair]
-        if self.epochs.get(site, epoch) != epoch:
-            self.watermarks.pop(site, None)
-        self.epochs[site] = epoch
-
-    def evict(self) -> None:
-        """Keep the newest KEPT_DAYS days per site and epoch."""
-        newest: dict[tuple[str, int], list[dt.date]] = defaultdict(list)
-        for site, epoch, day in self.days:
-            newest[(site, epoch)].append(day)
-        for (site, epoch), days in newest.items():
-            for day in sorted(days)[:-KEPT_DAYS]:
-                self.drop((site, epoch, day))

@@ -7,11 +7,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 import troth.analytics  # noqa: F401  (registers the ingest hooks)
-from troth.analytics import column_days, pair_days, rollups
+from troth.analytics import column_days, columns, pair_days, raw, rollups
+from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
-from troth.analytics.visits import Counts, Key, Visit, named
+from troth.analytics.visits import Counts, Key, Visit, named, utc
 from troth.collect.ingest import store_rows
 from troth.collect.models import StoredEvent
 from troth.jobs.models import Job
@@ -70,3 +72,18 @@ def clean(runtime: Runtime) -> None:
             session.execute(delete(table))
         session.execute(delete(Job).where(Job.kind.in_([column_days.JOB_KIND, pair_days.JOB_KIND])))
     rollups.forget()
+
+
+def unfiltered_as_before(session: Session, state: SiteState, days: Sequence[dt.date]) -> None:
+    """The unfiltered rows of these days' final visits as a version before
+    `SiteState.unfiltered_from` wrote them (with each watermark), and the site marked as the
+    migration to it marks it: its new way starts the day after the last of them."""
+    before = utc(state.flushed_before)
+    for day in days:
+        final = [v for v in raw.load(session, state.site, Period(day, day)) if v.last < before]
+        words = columns.Vocabulary()
+        block = columns.from_visits(day, final, words)
+        visitors = [v.visitor_key for v in final]
+        pair_days.add_block(session, state.site, block, visitors, words, unfiltered=True,
+                            pairs=False)  # fmt: skip
+    state.unfiltered_from = max(days) + dt.timedelta(days=1)
