@@ -5,7 +5,9 @@ events a day) in 10k-event batches through `store_rows`, as the ingester stores 
 events: each batch with the analytics hooks (visits assigned), then the watermark's write
 every fifth batch (`rollups.persist_now`: the final visits' counts, sketches and waiting
 blocks), as a busy site's ingester writes it every 5 seconds. The same batches go to a
-second site with the hooks off, for the insert alone.
+second site with the hooks off, for the insert alone. Then the jobs of the days that settled
+run (each builds its day's rollups once), timed apart: "days' jobs" is their time per 10k of
+all the events stored.
 
     .venv/bin/python bench/ingest.py --db sqlite --rounds 3
     .venv/bin/python bench/ingest.py --db postgresql --rounds 3
@@ -42,6 +44,8 @@ from troth import collector, migrate
 from troth.analytics import rollups
 from troth.collect import ingest
 from troth.db import make_engine
+from troth.jobs.registry import registry
+from troth.jobs.worker import run_once
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH = 10_000
@@ -94,6 +98,12 @@ def one_round(kind: str, days: int, per_day: int, size: int) -> dict[str, float]
                 ingest.store_rows(session, [dict(r, site="bare.example") for r in batch])
             bare.append(time.perf_counter() - t)
             ingest._before[:], ingest._after[:] = saved
+        with factory() as session, session.begin():
+            rollups.persist_now(session)  # the last watermark: the days before it settle
+        t = time.perf_counter()
+        while run_once(sessionmaker(engine, expire_on_commit=False), registry, "bench", limit=10):
+            pass
+        jobs = time.perf_counter() - t
         engine.dispose()
     ms: Any = lambda values: statistics.median(values) * 1000 * BATCH / size  # noqa: E731
     return {
@@ -102,6 +112,7 @@ def one_round(kind: str, days: int, per_day: int, size: int) -> dict[str, float]
         "write": ms(written),
         "upkeep": ms(hooked) - ms(bare) + ms(written),
         "total": ms(hooked) + ms(written),
+        "jobs": jobs * 1000 * BATCH / len(rows),
     }
 
 
@@ -116,12 +127,14 @@ def main() -> None:
     collector.tune()  # as `troth serve` runs its ingester
     source = Path(troth.__file__).resolve().parents[1]
     print(f"code: {source}; {args.db}; ms per 10k events (median of the batches)")
-    print("| round | insert | hooks | write | upkeep (hooks + write) | total |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| round | insert | hooks | write | upkeep (hooks + write) | total | days' jobs |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in range(1, args.rounds + 1):
         found = one_round(args.db, args.days, args.per_day, args.batch)
-        figures = " | ".join(f"{found[k]:.0f}" for k in ("insert", "hooks", "write", "upkeep"))
-        print(f"| {n} | {figures} | {found['total']:.0f} |", flush=True)
+        figures = " | ".join(
+            f"{found[k]:.0f}" for k in ("insert", "hooks", "write", "upkeep", "total", "jobs")
+        )
+        print(f"| {n} | {figures} |", flush=True)
 
 
 if __name__ == "__main__":

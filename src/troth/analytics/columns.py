@@ -10,12 +10,13 @@ per site in memory, so blocks of many days line up and a filter compares integer
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from hashlib import blake2b
+from itertools import chain
 from typing import Any, Protocol
 
 import lz4.frame
@@ -23,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from troth.analytics.raw import RawVisit
-from troth.analytics.visits import ROW_DIMENSIONS, VISIT_DIMENSIONS, Counts, Key
+from troth.analytics.visits import ROW_DIMENSIONS, VISIT_DIMENSIONS, ColumnRow, Counts, Key
 
 CODED = (*VISIT_DIMENSIONS, "entry_page", "exit_page")
 MISSING = -1
@@ -61,11 +62,6 @@ class Vocabulary:
         """Maps codes of another vocabulary to this one's; index -1 (missing) stays -1."""
         with self.lock:
             return np.array([*(self.code(s) for s in strings), MISSING], dtype=np.int32)
-
-
-def visitor_hash(visitor_key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(visitor_key.encode(), digest_size=8).digest(), "little",
-                          signed=True)  # fmt: skip
 
 
 @dataclass
@@ -229,28 +225,15 @@ def subset(block: VisitColumns, rows: npt.NDArray[np.int64]) -> VisitColumns:
 class ColumnVisit(Protocol):
     """What a visit must give to become a row: a final `Visit` or a `RawVisit`."""
 
-    visit_id: int
     visitor_key: str
-    pageviews: int
-    events: int
     page_views: dict[str, int]
     page_events: dict[str, int]
     custom: dict[str, int]
 
-    @property
-    def bounces(self) -> int: ...
-
-    @property
-    def duration_us(self) -> int: ...
-
-    @property
-    def entry_page(self) -> str | None: ...
-
-    @property
-    def exit_page(self) -> str | None: ...
-
-    def dimension_values(self) -> Sequence[str | None]:
-        """Its value of each visit dimension, in the order of `VISIT_DIMENSIONS`."""
+    def column_row(self) -> ColumnRow:
+        """Its visit id, visitor key, page views, events, bounces, duration (µs), entry and
+        exit pages, and its value of each visit dimension (in the order of
+        `VISIT_DIMENSIONS`)."""
         ...
 
 
@@ -266,44 +249,56 @@ def _from_visits(
     day: dt.date, visits: Sequence[ColumnVisit], code: Callable[[str], int]
 ) -> VisitColumns:
     # Column by column, each distinct string coded once: a visit at a time cost a third more.
-    rows = [v.dimension_values() for v in visits]
-    found = zip(*rows, strict=True) if rows else [()] * len(VISIT_DIMENSIONS)
-    coded = dict(zip(VISIT_DIMENSIONS, (_coded(values, code) for values in found), strict=True))
-    coded["entry_page"] = _coded([v.entry_page for v in visits], code)
-    coded["exit_page"] = _coded([v.exit_page for v in visits], code)
-    page_rows: list[int] = []
-    paths: list[str] = []
-    views: list[int] = []
-    on_page: list[int] = []
-    custom_rows: list[int] = []
-    names: list[str] = []
-    counts: list[int] = []
-    for row, visit in enumerate(visits):
-        if visit.page_views:
-            page_rows += [row] * len(visit.page_views)
-            paths += visit.page_views
-            views += visit.page_views.values()
-            on_page += map(visit.page_events.__getitem__, visit.page_views)
-        if visit.custom:
-            custom_rows += [row] * len(visit.custom)
-            names += visit.custom
-            counts += visit.custom.values()
-
-    def column(values: Iterable[int], dtype: type[np.generic]) -> npt.NDArray[Any]:
-        return np.fromiter(values, dtype=dtype, count=len(visits))
-
+    # One call per visit gives its whole row, transposed once (a generator per column and a
+    # property per figure cost twice as much, at every watermark).
+    if visits:
+        ids, keys, views, events, bounces, durations, entries, exits, values = zip(
+            *[visit.column_row() for visit in visits], strict=True
+        )  # fmt: skip
+        found: Iterable[Sequence[str | None]] = zip(*values, strict=True)
+    else:
+        ids = keys = views = events = bounces = durations = entries = exits = ()
+        found = [()] * len(VISIT_DIMENSIONS)
+    coded = dict(zip(VISIT_DIMENSIONS, (_coded(column, code) for column in found), strict=True))
+    coded["entry_page"] = _coded(entries, code)
+    coded["exit_page"] = _coded(exits, code)
+    viewed = [visit.page_views for visit in visits]
+    counted = [visit.custom for visit in visits]
+    paths = list(chain.from_iterable(viewed))
+    names = list(chain.from_iterable(counted))
+    on_page = list(chain.from_iterable(
+        map(visit.page_events.__getitem__, visit.page_views) for visit in visits
+    ))  # fmt: skip
     return VisitColumns(
         day,
-        column((v.visit_id for v in visits), np.int64),
-        column((visitor_hash(v.visitor_key) for v in visits), np.int64),
+        np.array(ids, dtype=np.int64),
+        visitor_hashes(keys),
         coded,
-        column((v.pageviews for v in visits), np.int32),
-        column((v.events for v in visits), np.int32),
-        column((v.bounces for v in visits), np.int8),
-        column((v.duration_us for v in visits), np.int64),
-        Entries(_ints(page_rows), _coded(paths, code), _ints(views), _ints(on_page)),
-        Entries(_ints(custom_rows), _coded(names, code), _ints(counts), _ints([0] * len(names))),
-    )
+        np.array(views, dtype=np.int32),
+        np.array(events, dtype=np.int32),
+        np.array(bounces, dtype=np.int8),
+        np.array(durations, dtype=np.int64),
+        Entries(
+            _repeated(viewed), _coded(paths, code),
+            _ints(list(chain.from_iterable(v.values() for v in viewed))), _ints(on_page),
+        ),
+        Entries(
+            _repeated(counted), _coded(names, code),
+            _ints(list(chain.from_iterable(c.values() for c in counted))),
+            np.zeros(len(names), dtype=np.int32),
+        ),
+    )  # fmt: skip
+
+
+def visitor_hashes(keys: Sequence[str]) -> Ints:
+    """A 64-bit hash of each visitor key (the first 8 bytes of BLAKE2b, little-endian)."""
+    joined = b"".join([blake2b(key.encode(), digest_size=8).digest() for key in keys])
+    return np.frombuffer(joined, dtype="<i8").astype(np.int64)
+
+
+def _repeated(entries: list[dict[str, int]]) -> Codes:
+    """Each visit's row number, once per entry it has."""
+    return np.repeat(np.arange(len(entries), dtype=np.int32), [len(e) for e in entries])
 
 
 def _coded(values: Sequence[str | None], code: Callable[[str], int]) -> Codes:

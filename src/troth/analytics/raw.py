@@ -36,6 +36,7 @@ from troth.analytics.visits import (
     PAGEVIEW,
     ROW_DIMENSIONS,
     VISIT_DIMENSIONS,
+    ColumnRow,
     Counts,
     Visit,
     cut,
@@ -83,8 +84,13 @@ class RawVisit:
     def counts(self) -> Counts:
         return (self.pageviews, self.events, 1, self.bounces, self.duration_us)
 
-    def dimension_values(self) -> tuple[str | None, ...]:
-        return tuple(map(self.values.get, VISIT_DIMENSIONS))
+    def column_row(self) -> ColumnRow:
+        get = self.values.get
+        return (
+            self.visit_id, self.visitor_key, self.pageviews, self.events, self.bounces,
+            self.duration_us, get("entry_page"), get("exit_page"),
+            tuple(map(get, VISIT_DIMENSIONS)),
+        )  # fmt: skip
 
     def matches(self, dimension: str, value: str) -> bool:
         if dimension == "page":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,9 @@ Key = tuple[dt.date, str, str, str, str]
 Order = tuple[dt.datetime, int]
 """(ts, arrival): how events of a visit are ordered."""
 Values = tuple[str, ...]
+ColumnRow = tuple[int, str, int, int, int, int, str | None, str | None, Sequence[str | None]]
+"""A final visit as `columns.py` takes it: id, visitor key, page views, events, bounces,
+duration (µs), entry and exit pages, and its visit dimensions' values."""
 """A visit's value of each visit dimension, in the order of `VISIT_DIMENSIONS`."""
 
 
@@ -176,8 +179,14 @@ class Visit:
     def duration_us(self) -> int:
         return micros(self.last[0] - self.first[0])
 
-    def dimension_values(self) -> Values:
-        return self.values
+    def column_row(self) -> ColumnRow:
+        entry, exit_ = self.entry, self.exit
+        return (
+            self.visit_id, self.visitor_key, self.pageviews, self.events,
+            int(self.pageviews == 1 and not self.custom),
+            (self.last[0] - self.first[0]) // MICROSECOND,
+            None if entry is None else entry[1], None if exit_ is None else exit_[1], self.values,
+        )  # fmt: skip
 
     def copy(self) -> Visit:
         return Visit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from hashlib import blake2b
 
 import numpy as np
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from tests.unit.analytics.support import contribution, rows
 from troth.analytics.columns import (
     CODED,
     MISSING,
+    VisitColumns,
     Vocabulary,
     decode,
     encode,
@@ -21,7 +23,7 @@ from troth.analytics.columns import (
     value_visitors,
 )
 from troth.analytics.figures import DIMENSIONS, Filters, Period
-from troth.analytics.raw import RawVisit, rows_of, series_of, totals_of
+from troth.analytics.raw import RawVisit, as_raw, rows_of, series_of, totals_of
 from troth.analytics.selection import Selection, matching
 from troth.analytics.sessions import SiteVisits
 from troth.analytics.visits import Key, accumulate, as_counts
@@ -85,6 +87,17 @@ def test_co5_selection_answers_equal_raw_figures_for_any_filter() -> None:
             assert selection.breakdown(dimension, 100) == rows_of(chosen, dimension), dimension
 
 
+def assert_same_block(one: VisitColumns, other: VisitColumns) -> None:
+    for name in ("visit_id", "visitor", "pageviews", "events", "bounces", "duration_us"):
+        assert getattr(one, name).tolist() == getattr(other, name).tolist(), name
+    for name in CODED:
+        assert one.coded[name].tolist() == other.coded[name].tolist(), name
+    for kind in ("pages", "custom"):
+        for field in ("visit", "code", "first", "second"):
+            found = getattr(getattr(one, kind), field).tolist()
+            assert found == getattr(getattr(other, kind), field).tolist(), (kind, field)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
@@ -104,8 +117,9 @@ def test_co5_selection_answers_equal_raw_figures_for_any_filter() -> None:
 def test_co5_a_blocks_counts_and_visitors_equal_its_visits_figures_one_by_one(
     events: list[tuple[str, float, str, str, str, str, str]],
 ) -> None:
-    """What the watermark's write adds from a block's columns (`unfiltered_counts`,
-    `value_visitors`) equals each final visit's own rows (`contribution`, `rows`)."""
+    """What a day's job adds from a block's columns (`unfiltered_counts`, `value_visitors`)
+    equals each final visit's own rows (`contribution`, `rows`); a block built from the
+    ingester's visits equals one built from the same visits as the raw path reads them."""
     start = dt.datetime(DAY.year, DAY.month, DAY.day, 8, tzinfo=dt.UTC)
     site = SiteVisits(epoch=1, flushed_before=start)
     for n, (who, minutes, path, kind, name, referrer, country) in enumerate(events):
@@ -116,6 +130,12 @@ def test_co5_a_blocks_counts_and_visitors_equal_its_visits_figures_one_by_one(
     visits = [v for same in site.by_visitor.values() for v in same]
     words = Vocabulary()
     block = from_visits(DAY, visits, words)
+    assert_same_block(block, from_visits(DAY, [as_raw(v) for v in visits], words))
+    assert block.visitor.tolist() == [
+        int.from_bytes(blake2b(v.visitor_key.encode(), digest_size=8).digest(), "little",
+                       signed=True)
+        for v in visits
+    ]  # fmt: skip
     expected: dict[Key, list[int]] = {}
     for one in visits:
         accumulate(expected, contribution(one).items())
