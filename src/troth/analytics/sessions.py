@@ -32,6 +32,7 @@ LONGEST_VISIT = dt.timedelta(hours=24)
 """How far back a rebuild looks for the start of an open visit."""
 LATE = dt.timedelta(minutes=10)
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 _arrival = itertools.count(1 << 40)  # above any stored event id: later arrivals sort later
 
 
@@ -183,29 +184,49 @@ def forget(database: str | None = None) -> None:
 
 def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
     """Fill `visit_id` in every row; report the visits now final."""
-    sites = _sites(session, {str(row["site"]) for row in rows})
-    batch = BatchVisits()
-    newest: dict[str, dt.datetime] = {}
+    by_site: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        site, ts = str(row["site"]), utc(row["ts"])
-        order = (ts, next(_arrival))
+        by_site.setdefault(str(row["site"]), []).append(row)
+    sites = _sites(session, set(by_site))
+    batch = BatchVisits()
+    for site, found in by_site.items():
         known = sites[site]
-        visit = known.add(row, order)
-        row["visit_id"] = visit.visit_id
-        if ts > newest.get(site, NEVER):
-            newest[site] = ts
-        if ts < known.stored_since:
+        newest, earliest, late = _assign_site(known, found)
+        if late:
+            batch.late[site] = late
+        if earliest < known.stored_since:
             batch.behind.add(site)
-        if visit.first[0] < known.settled_at:  # it started before the settled day
-            batch.late.setdefault(site, set()).add(visit.day)
-    for site, ts in newest.items():
-        done = sites[site].flush(ts)
-        if any(visit.last[0] < sites[site].stored_before for visit in done):
+        done = known.flush(newest)
+        if any(visit.last[0] < known.stored_before for visit in done):
             batch.behind.add(site)
         batch.final.extend((site, visit) for visit in done)
-        batch.watermarks[site] = sites[site]
-        batch.epochs[site] = sites[site].epoch
+        batch.watermarks[site] = known
+        batch.epochs[site] = known.epoch
     return batch
+
+
+def _assign_site(
+    known: SiteVisits, rows: list[dict[str, Any]]
+) -> tuple[dt.datetime, dt.datetime, set[dt.date]]:
+    """Give one site's events their visits, in order: (their newest and earliest times, the
+    settled days they changed). Every ingested event goes through this loop: it keeps to
+    local names."""
+    add, arrival, settled_at, utc_zone = known.add, _arrival, known.settled_at, dt.UTC
+    newest, earliest = NEVER, FAR
+    late: set[dt.date] = set()
+    for row in rows:
+        ts = row["ts"]
+        if ts.tzinfo is not utc_zone:
+            ts = utc(ts)
+        visit = add(row, (ts, next(arrival)))
+        row["visit_id"] = visit.visit_id
+        if ts > newest:
+            newest = ts
+        if ts < earliest:
+            earliest = ts
+        if visit.first[0] < settled_at:  # it started before the settled day
+            late.add(visit.day)
+    return newest, earliest, late
 
 
 def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
