@@ -3,8 +3,8 @@
 A fresh database takes a few days of the dashboard bench's synthetic traffic (about 30k
 events a day) in 10k-event batches through `store_rows`, as the ingester stores a journal's
 events: each batch with the analytics hooks (visits assigned), then the watermark's write
-every fifth batch (`rollups.persist_now`: the final visits' counts, sketches and waiting
-blocks), as a busy site's ingester writes it every 5 seconds. The same batches go to a
+every fifth batch (`rollups.persist_now`: the final visits' waiting blocks), as a busy
+site's ingester writes it every 5 seconds. The same batches go to a
 second site with the hooks off, for the insert alone. Then the jobs of the days that settled
 run (each builds its day's rollups once), timed apart: "days' jobs" is their time per 10k of
 all the events stored.

@@ -18,7 +18,14 @@ import pytest
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
-from tests.unit.analytics.support import SITE, clean, ingest, row, unfiltered_as_before
+from tests.unit.analytics.support import (
+    SITE,
+    clean,
+    ingest,
+    row,
+    unfiltered_as_before,
+    write_unfiltered,
+)
 from troth.analytics import pair_days, parts, queries, raw, recent, recompute, rollups, scan
 from troth.analytics.figures import DIMENSIONS, Filters, Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
@@ -303,6 +310,47 @@ def test_co5_days_moving_at_an_upgrade_are_replayed_and_built_whole(settled: Run
     with settled.transaction() as s:
         assert pair_days.built_days(s, SITE, [DAY2]) == {DAY2}
         assert_like_raw(s)
+
+
+def test_co5_days_stored_before_the_upgrade_keep_their_unfiltered_rows(
+    settled: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Days before `unfiltered_from` had their unfiltered rows written with each watermark,
+    their visits in blocks too: views read the rows, and the day's job writes the pair
+    rows only (from the blocks), leaving the unfiltered ones as they are."""
+    with settled.transaction() as s:
+        state = s.get(SiteState, SITE)
+        assert state is not None
+        unfiltered_as_before(s, state, [DAY1, DAY2])
+    with settled.transaction() as s:
+        assert_like_raw(s)
+    ingest(settled, [[row("x", at(DAY2, 15), "/b", country="FR")]])  # DAY2's visits end
+    run_jobs(settled)
+    with settled.transaction() as s:
+        assert pair_days.built_days(s, SITE, [DAY1]) == {DAY1}
+        assert unfiltered(s, DAY1)[2] == 8
+        assert_like_raw(s)
+        assert_like_raw(s, OTHER)
+    assert "written again" not in caplog.text
+
+
+def test_co5_unfiltered_rows_an_older_process_wrote_are_written_again_by_the_job(
+    settled: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """During an upgrade a process of the older version may still write a new-way day's
+    unfiltered rows with its watermarks (and its blocks): the day's job writes them again
+    from the blocks alone, rather than failing on rows it expected not to find."""
+    with settled.transaction() as s:
+        state = s.get(SiteState, SITE)
+        assert state is not None
+        write_unfiltered(s, state, [DAY1])
+    run_jobs(settled)
+    with settled.transaction() as s:
+        assert pair_days.built_days(s, SITE, [DAY1]) == {DAY1}
+        assert unfiltered(s, DAY1)[2] == 8
+        assert_like_raw(s)
+        assert_like_raw(s, OTHER)
+    assert "had unfiltered rows before its job" in caplog.text
 
 
 def test_co5_a_built_day_read_as_moving_is_replayed(settled: Runtime) -> None:

@@ -148,7 +148,8 @@ def store_block(session: Session, site: str, day: dt.date, version: int, data: b
 
 
 def mark_built(session: Session, site: str, day: dt.date) -> None:
-    """The day's pair rollups now hold all its final visits."""
+    """The day's rollups now hold all its final visits (its pair ones, and its unfiltered
+    ones from the site's `unfiltered_from` on)."""
     stmt = _insert(session).values(site=site, day=day, version=1, data=None, pairs=True)
     session.execute(
         stmt.on_conflict_do_update(index_elements=["site", "day"], set_={"pairs": True})

@@ -1,4 +1,4 @@
-"""The pair rollups and sketch updates of a day's final visits, computed from their columns.
+"""The rollups and sketch updates of a day's final visits, computed from their columns.
 
 A final visit counts in every filtered slice it is in (its source, country and device, and
 each page it viewed) times every row it adds to (its visit dimensions, entry and exit pages,
@@ -59,7 +59,7 @@ class _Rows:
 
 def unfiltered(block: VisitColumns, visitors: Sequence[str], words: Vocabulary) -> Fanned:
     """The unfiltered counts and visitors of one day's visits (`visitors`: each visit's key):
-    what the watermark's write and a recompute add for final visits."""
+    what a day's job, a visit final on a built day and a recompute add for final visits."""
     if not len(block):
         return Fanned({}, [])
     found = value_visitors(block, visitors, words.strings)

@@ -105,9 +105,10 @@ class DayColumns(Base):
     `data`; a block is stored only under the version it was built from, so a change that lands
     while a block is being built is never hidden by it.
 
-    `pairs` says the day's pair rollups and their sketches hold every final visit of the day:
-    they are built once, when the day settles (`pair_days.py`). Until then its final visits
-    wait in `RecentVisits`.
+    `pairs` says the day's rollups and their sketches hold every final visit of the day (its
+    pair ones, and its unfiltered ones from the site's `unfiltered_from` on): they are built
+    once, when the day settles (`pair_days.py`). Until then its final visits wait in
+    `RecentVisits`.
     """
 
     __tablename__ = "analytics_day_columns"
@@ -120,11 +121,12 @@ class DayColumns(Base):
 
 
 class RecentVisits(Base):
-    """Final visits of a day whose pair rollups are not built yet, as a block of columns.
+    """Final visits of a day whose rollups are not built yet, as a block of columns.
 
     Written with the watermark, so a visit is in exactly one place: open (read from raw
-    events), here, or in the pair rollups. A day's rows are merged into one now and then, and
-    deleted when its pair rollups are built.
+    events), here, or in the day's rollups (but on days before the site's `unfiltered_from`,
+    whose unfiltered rows hold it too). A day's rows are merged into one now and then, and
+    deleted when its rollups are built.
     """
 
     __tablename__ = "analytics_recent_visits"

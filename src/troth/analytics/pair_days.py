@@ -16,6 +16,7 @@ their unfiltered rows written with each watermark: their job writes the pair row
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from troth.jobs.registry import registry
 
 FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 JOB_KIND = "analytics.settle_day"
+log = logging.getLogger(__name__)
 
 
 def settle(session: Session, site: str, open_since: dt.datetime) -> None:
@@ -86,6 +88,8 @@ def build_day(session: Session, site: str, day: dt.date) -> bool:
     if found is not None:
         block, visitors = found
         column_days.store_block(session, site, day, version, encode_block(block, words))
+        if unfiltered and _has_unfiltered(session, site, day):
+            _drop_unfiltered(session, site, day)
         add_block(session, site, block, visitors, words, fresh=True, unfiltered=unfiltered)
     else:
         visits = scan.load(session, site, Period(day, day))
@@ -113,6 +117,27 @@ def write(session: Session, site: str, day: dt.date, visits: Sequence[RawVisit])
             table.site == site, table.day == day, table.filter_dim != ""
         ))  # fmt: skip
     add(session, site, visits, fresh=True)
+
+
+def _has_unfiltered(session: Session, site: str, day: dt.date) -> bool:
+    """Whether the day has its unfiltered totals row (any visit of it writes one)."""
+    r = Rollup
+    stmt = select(r.visits).where(
+        r.site == site, r.filter_dim == "", r.filter_value == "", r.dimension == "",
+        r.day == day, r.value == "",
+    )  # fmt: skip
+    return session.scalar(stmt) is not None
+
+
+def _drop_unfiltered(session: Session, site: str, day: dt.date) -> None:
+    """A day whose unfiltered rows should wait for this job has some: a process of an older
+    version wrote them with its watermarks, during an upgrade. Its blocks hold those visits
+    too, so the day's rows are written again from the blocks alone."""
+    log.warning("analytics: %s %s had unfiltered rows before its job: written again", site, day)
+    for table in (Rollup, Sketch):
+        session.execute(delete(table).where(
+            table.site == site, table.day == day, table.filter_dim == ""
+        ))  # fmt: skip
 
 
 def add(
@@ -153,11 +178,11 @@ def add_block(
         return
     updates = list(fanned)
     wanted = {sub for found in updates for _, sub, _ in found.visitors}
-    cache = DayCache()
-    cache.day(site, 0, block.day, repository.some_sketches(session, site, block.day, wanted))
+    cache = DayCache(site)
+    cache.day(block.day, repository.some_sketches(session, site, block.day, wanted))
     for found in updates:
         counts.update(found.counts)
-        cache.add(site, 0, found)
+        cache.add(found)
     repository.add_counts(session, site, counts)
     repository.put_sketches(session, cache.take_touched())
 

@@ -1,10 +1,10 @@
-"""Final visits of the days whose pair rollups are not built yet, stored as blocks.
+"""Final visits of the days whose rollups are not built yet, stored as blocks.
 
 The ingester writes the visits that became final as one block per site and day with each
 watermark (`add`); once the day settles, its job joins them into one block, builds the
-day's pair rollups and visit columns from it and deletes them (`pair_days.py`). A dashboard
-filtered by a common dimension adds these visits to the pair rollups: each process keeps the
-blocks it has read and reads only the new ones (`blocks`).
+day's rollups and visit columns from it and deletes them (`pair_days.py`). A dashboard adds
+these visits to the rollups: each process keeps the blocks it has read and reads only the
+new ones (`blocks`).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _joined(
 
 
 def forget_day(session: Session, site: str, day: dt.date) -> None:
-    """The day's visits are now in its pair rollups (or are being written again)."""
+    """The day's visits are now in its rollups (or are being written again)."""
     session.execute(delete(RecentVisits).where(RecentVisits.site == site, RecentVisits.day == day))
 
 

@@ -1,4 +1,4 @@
-"""The final visits not yet in the pair rollups (`recent.py`) that match a filter, as the
+"""The final visits not yet in their day's rollups (`recent.py`) that match a filter, as the
 counts and sketches a rollup answer adds to its own.
 
 A stored block never changes (a day's blocks are replaced by new ones), so what a filter

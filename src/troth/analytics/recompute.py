@@ -1,9 +1,10 @@
 """Rebuild one day's rollups and sketches from raw events (after events are erased).
 
 The day's final visits (before the site's watermark) are written as its rollups if the
-day is built, else as one block (`recent.py`) that waits for its day's job; open ones are
-still read from raw events at query time (a site whose counts still hold its open visits,
-`SiteState.open_counted`, gets them counted as before). The site's epoch changes, so an
+day is built, else as one block (`recent.py`) that waits for its day's job (and, on a day
+before the site's `unfiltered_from`, as its unfiltered rows too, as that day keeps them);
+open ones are still read from raw events at query time (a site whose counts still hold its
+open visits, `SiteState.open_counted`, gets them counted as before). The site's epoch changes, so an
 ingester reloads its open visits from raw events.
 """
 

@@ -213,8 +213,8 @@ def read_state(session: Session, site: str) -> SiteState | None:
 
 def stamp(session: Session, site: str) -> tuple[Any, ...] | None:
     """What says where a site's visits are (epoch, revision, watermark, whether the counts hold
-    open visits). It changes whenever a visit moves from waiting to the pair rollups or is
-    recomputed, with the watermark that moves visits from open to counted and waiting, and
+    open visits). It changes whenever a visit moves from waiting to the day's rollups or is
+    recomputed, with the watermark that moves visits from open to waiting, and
     when an event comes too late for that (the revision goes up). A merge of waiting blocks
     moves nothing: `recent.blocks` reads around it."""
     s = SiteState

@@ -138,7 +138,8 @@ def place_final(
 
 
 def forget(database: str | None = None) -> None:
-    """Drop what this process holds in memory (visits and sketches) for one or all databases."""
+    """Drop what this process holds in memory (visits, pending writes, what views keep) for
+    one or all databases."""
     sessions.forget(database)
     parts.forget()
     live_visits.forget()

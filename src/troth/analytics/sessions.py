@@ -1,9 +1,10 @@
 """Visit assignment at ingest: one visitor's events less than 30 minutes apart share a visit.
 
 Open visits live in memory per database and site. A visit whose last event is more than
-30 minutes before the newest event of its site is final: it is handed over once to the
-sketches and forgotten. The site's state row in the database records that watermark, so a
-fresh process rebuilds exactly the open visits from raw events (one query on (site, ts)).
+30 minutes before the newest event of its site is final: it is handed over once to be
+written (`rollups.py`) and forgotten. The site's state row in the database records that
+watermark, so a fresh process rebuilds exactly the open visits from raw events (one query
+on (site, ts)).
 """
 
 from __future__ import annotations

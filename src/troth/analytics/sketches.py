@@ -98,33 +98,30 @@ def estimate(sketch: ds.hll_sketch) -> tuple[int, bool]:
 class DayCache:
     """Sketches of some days' keys, read once, updated in memory, and written together."""
 
-    def __init__(self) -> None:
-        self.days: dict[tuple[str, int, dt.date], dict[SubKey, ds.hll_sketch]] = {}
-        self.touched: dict[tuple[str, int, dt.date], set[SubKey]] = defaultdict(set)
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self.days: dict[dt.date, dict[SubKey, ds.hll_sketch]] = {}
+        self.touched: dict[dt.date, set[SubKey]] = defaultdict(set)
 
-    def day(
-        self, site: str, epoch: int, day: dt.date, stored: dict[SubKey, bytes] | None
-    ) -> dict[SubKey, ds.hll_sketch]:
-        key = (site, epoch, day)
-        if key not in self.days:
-            self.days[key] = {sub: load(data) for sub, data in (stored or {}).items()}
-        return self.days[key]
+    def day(self, day: dt.date, stored: dict[SubKey, bytes]) -> None:
+        """Hold the day's stored sketches (those the updates will touch)."""
+        self.days[day] = {sub: load(data) for sub, data in stored.items()}
 
-    def add(self, site: str, epoch: int, fanned: Fanned) -> None:
+    def add(self, fanned: Fanned) -> None:
         """Count final visits' visitors in the sketches of their keys."""
         for day, sub, visitors in fanned.visitors:
-            sketches = self.days[(site, epoch, day)]
+            sketches = self.days[day]
             sketch = sketches.get(sub)
             if sketch is None:
                 sketch = sketches[sub] = empty(sub[2])
             for visitor in visitors:
                 sketch.update(visitor)
-            self.touched[(site, epoch, day)].add(sub)
+            self.touched[day].add(sub)
 
     def take_touched(self) -> list[tuple[str, dt.date, SubKey, bytes]]:
         out = [
-            (site, day, sub, dump(self.days[(site, epoch, day)][sub]))
-            for (site, epoch, day), subs in self.touched.items()
+            (self.site, day, sub, dump(self.days[day][sub]))
+            for day, subs in self.touched.items()
             for sub in subs
         ]
         self.touched.clear()

@@ -42,10 +42,10 @@ Key = tuple[dt.date, str, str, str, str]
 Order = tuple[dt.datetime, int]
 """(ts, arrival): how events of a visit are ordered."""
 Values = tuple[str, ...]
+"""A visit's value of each visit dimension, in the order of `VISIT_DIMENSIONS`."""
 ColumnRow = tuple[int, str, int, int, int, int, str | None, str | None, Sequence[str | None]]
 """A final visit as `columns.py` takes it: id, visitor key, page views, events, bounces,
 duration (µs), entry and exit pages, and its visit dimensions' values."""
-"""A visit's value of each visit dimension, in the order of `VISIT_DIMENSIONS`."""
 
 
 def accumulate(

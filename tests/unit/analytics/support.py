@@ -78,6 +78,13 @@ def unfiltered_as_before(session: Session, state: SiteState, days: Sequence[dt.d
     """The unfiltered rows of these days' final visits as a version before
     `SiteState.unfiltered_from` wrote them (with each watermark), and the site marked as the
     migration to it marks it: its new way starts the day after the last of them."""
+    write_unfiltered(session, state, days)
+    state.unfiltered_from = max(days) + dt.timedelta(days=1)
+
+
+def write_unfiltered(session: Session, state: SiteState, days: Sequence[dt.date]) -> None:
+    """Add the unfiltered rows and sketches of these days' final visits, as a version before
+    `SiteState.unfiltered_from` did with each watermark."""
     before = utc(state.flushed_before)
     for day in days:
         final = [v for v in raw.load(session, state.site, Period(day, day)) if v.last < before]
@@ -86,4 +93,3 @@ def unfiltered_as_before(session: Session, state: SiteState, days: Sequence[dt.d
         visitors = [v.visitor_key for v in final]
         pair_days.add_block(session, state.site, block, visitors, words, unfiltered=True,
                             pairs=False)  # fmt: skip
-    state.unfiltered_from = max(days) + dt.timedelta(days=1)
