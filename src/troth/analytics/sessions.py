@@ -61,9 +61,12 @@ _seed_ids()
 os.register_at_fork(after_in_child=_seed_ids)
 
 
-Entry = tuple[dt.datetime, int, Visit]
-"""(a time of the visit, a tie-breaker, the visit) in a heap."""
-_entries = itertools.count()
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+SECOND = dt.timedelta(seconds=1)
+
+
+def _second(moment: dt.datetime) -> int:
+    return (moment - EPOCH) // SECOND
 
 
 @dataclass
@@ -87,11 +90,14 @@ class SiteVisits:
     """`open_since` as stored: a view replays the open visits' events from this time on."""
     opened: list[Visit] = field(default_factory=list, repr=False)
     """Visits held since the last flush: it finalises those it can at once (in a large batch,
-    most of them) and puts the others in `by_last`."""
-    by_last: list[Entry] = field(default_factory=list, repr=False)
-    """One entry per open visit that outlived a flush, under its last event's time when it
-    was put there (a visit only ends later: one found too early is put back under its
-    current last event)."""
+    most of them) and files the others in `by_second`."""
+    by_second: dict[int, list[Visit]] = field(default_factory=dict, repr=False)
+    """Each open visit that outlived a flush, filed under the second of its last event when it
+    was filed (a visit only ends later: one found too early is filed again under its current
+    last event). Seconds, not a heap ordered by time: filing and taking a visit costs no
+    comparison of times, and a flush looks at the seconds it passes, not at every visit."""
+    seconds: list[int] = field(default_factory=list, repr=False)
+    """The keys of `by_second`, as a heap."""
 
     def find(self, key: str, ts: dt.datetime) -> Visit | None:
         visits = self.by_visitor.get(key)
@@ -132,19 +138,21 @@ class SiteVisits:
         """Move the watermark up to `newest` − 30 min; return the visits that became final."""
         self.flushed_before = before = max(self.flushed_before, newest - GAP)
         done: list[Visit] = []
-        heap = self.by_last
         for visit in self.opened:
             if visit.last[0] < before:
                 done.append(visit)
             else:
-                heapq.heappush(heap, (visit.last[0], next(_entries), visit))
+                self._file(visit)
         self.opened.clear()
-        while heap and heap[0][0] < before:
-            visit = heapq.heappop(heap)[2]
-            if visit.last[0] >= before:  # it went on since
-                heapq.heappush(heap, (visit.last[0], next(_entries), visit))
-            else:
-                done.append(visit)
+        # Every second up to the watermark's own: the visits of earlier ones are final unless
+        # they went on since; of its own second, only those whose last event is before it.
+        until, seconds, filed = _second(before), self.seconds, self.by_second
+        going_on: list[Visit] = []
+        while seconds and seconds[0] <= until:
+            for visit in filed.pop(heapq.heappop(seconds)):
+                (done if visit.last[0] < before else going_on).append(visit)
+        for visit in going_on:  # filed after the walk: one may go back under `until`
+            self._file(visit)
         for visit in done:
             others = self.by_visitor[visit.visitor_key]
             if len(others) == 1:
@@ -152,6 +160,15 @@ class SiteVisits:
             else:
                 others.pop(next(n for n, other in enumerate(others) if other is visit))
         return done
+
+    def _file(self, visit: Visit) -> None:
+        key = _second(visit.last[0])
+        found = self.by_second.get(key)
+        if found is None:
+            self.by_second[key] = [visit]
+            heapq.heappush(self.seconds, key)
+        else:
+            found.append(visit)
 
 
 @dataclass
