@@ -189,10 +189,14 @@ def report(engine: Engine, events: int, runs: int) -> Iterator[tuple[str, float,
             f"visits, {board.totals.visitors:,} visitors (exact={board.totals.visitors_exact})"
         )
 
-        def dash(filters: Filters, cold: bool = False) -> Callable[[], object]:
+        def dash(
+            filters: Filters, cold: bool = False, blocks: bool = False
+        ) -> Callable[[], object]:
             def run() -> object:
                 if cold:
                     parts.forget()
+                if blocks:  # as a new process, or after a merge replaced the day's blocks
+                    recent.forget()
                 return queries.dashboard(s, SITE, period, filters, compare=True, now=now)
 
             return run
@@ -205,6 +209,8 @@ def report(engine: Engine, events: int, runs: int) -> Iterator[tuple[str, float,
         for name, filters in cases:
             yield (f"dashboard, rollups, {name}, first view", *timed(dash(filters, True), runs))
             yield (f"dashboard, rollups, {name}, repeat view", *timed(dash(filters), runs))
+        yield ("dashboard, rollups, no filter, today's waiting blocks read afresh",
+               *timed(dash(Filters(), blocks=True), runs))  # fmt: skip
         yield from other_filters(s, dash, period, country, runs)
         if events <= 1_000_000:
             exact = raw.totals(s, SITE, period).visitors

@@ -10,10 +10,12 @@ blocks written since add.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import datasketches as ds
 import numpy as np
+import numpy.typing as npt
 
 from troth.analytics import sketches
 from troth.analytics.columns import Vocabulary, subset, totals, value_counts, value_rows
@@ -40,6 +42,8 @@ class BlockView:
         self._sketch: ds.hll_sketch | None = None
         self._values: dict[str, dict[str, Counts]] = {}
         self._value_sketches: dict[tuple[str, str], ds.hll_sketch | None] = {}
+        self._rows: dict[str, tuple[npt.NDArray[Any], npt.NDArray[Any]]] = {}
+        self._keys: npt.NDArray[np.object_] | None = None
 
     def sketch(self) -> ds.hll_sketch:
         if self._sketch is None:
@@ -60,10 +64,15 @@ class BlockView:
         key = (dimension, value)
         if key not in self._value_sketches:
             code = self.words.find(value)
-            codes, rows, _ = value_rows(self.columns, dimension)
-            hit = rows[codes == code].tolist() if code is not None else []
-            keys = [self.visitors[n] for n in hit]
-            self._value_sketches[key] = _sketch_of(dimension, keys) if keys else None
+            found = self._rows.get(dimension)
+            if found is None:  # a breakdown asks for twenty values or more of one dimension
+                codes, rows, _ = value_rows(self.columns, dimension)
+                found = self._rows[dimension] = (codes, rows)
+            if self._keys is None:
+                self._keys = np.array(self.visitors, dtype=object)
+            hit = found[1][found[0] == code] if code is not None else found[1][:0]
+            keys = self._keys[hit]
+            self._value_sketches[key] = _sketch_of(dimension, keys) if len(keys) else None
         return self._value_sketches[key]
 
 
@@ -84,7 +93,7 @@ def _view(block: Block, filters: Filters, words: Vocabulary) -> BlockView:
     return view
 
 
-def _sketch_of(dimension: str, visitors: Sequence[str]) -> ds.hll_sketch:
+def _sketch_of(dimension: str, visitors: Iterable[str]) -> ds.hll_sketch:
     sketch = sketches.empty(dimension)
     for key in visitors:
         sketch.update(key)
