@@ -312,6 +312,17 @@ def test_co5_days_moving_at_an_upgrade_are_replayed_and_built_whole(settled: Run
         assert_like_raw(s)
 
 
+def assert_day_one_built_once(runtime: Runtime) -> None:
+    """After the jobs: DAY1 built, its totals row counting each of its 8 visits once, and
+    every view equal to raw events."""
+    run_jobs(runtime)
+    with runtime.transaction() as s:
+        assert pair_days.built_days(s, SITE, [DAY1]) == {DAY1}
+        assert unfiltered(s, DAY1)[2] == 8
+        assert_like_raw(s)
+        assert_like_raw(s, OTHER)
+
+
 def test_co5_days_stored_before_the_upgrade_keep_their_unfiltered_rows(
     settled: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -325,12 +336,7 @@ def test_co5_days_stored_before_the_upgrade_keep_their_unfiltered_rows(
     with settled.transaction() as s:
         assert_like_raw(s)
     ingest(settled, [[row("x", at(DAY2, 15), "/b", country="FR")]])  # DAY2's visits end
-    run_jobs(settled)
-    with settled.transaction() as s:
-        assert pair_days.built_days(s, SITE, [DAY1]) == {DAY1}
-        assert unfiltered(s, DAY1)[2] == 8
-        assert_like_raw(s)
-        assert_like_raw(s, OTHER)
+    assert_day_one_built_once(settled)
     assert "written again" not in caplog.text
 
 
@@ -344,12 +350,7 @@ def test_co5_unfiltered_rows_an_older_process_wrote_are_written_again_by_the_job
         state = s.get(SiteState, SITE)
         assert state is not None
         write_unfiltered(s, state, [DAY1])
-    run_jobs(settled)
-    with settled.transaction() as s:
-        assert pair_days.built_days(s, SITE, [DAY1]) == {DAY1}
-        assert unfiltered(s, DAY1)[2] == 8
-        assert_like_raw(s)
-        assert_like_raw(s, OTHER)
+    assert_day_one_built_once(settled)
     assert "had unfiltered rows before its job" in caplog.text
 
 
