@@ -195,7 +195,7 @@ def report(engine: Engine, events: int, runs: int) -> Iterator[tuple[str, float,
             def run() -> object:
                 if cold:
                     parts.forget()
-                if blocks:  # as a new process, or after a merge replaced the day's blocks
+                if blocks:  # every kept block dropped: none of today's has been read yet
                     recent.forget()
                 return queries.dashboard(s, SITE, period, filters, compare=True, now=now)
 
@@ -209,7 +209,7 @@ def report(engine: Engine, events: int, runs: int) -> Iterator[tuple[str, float,
         for name, filters in cases:
             yield (f"dashboard, rollups, {name}, first view", *timed(dash(filters, True), runs))
             yield (f"dashboard, rollups, {name}, repeat view", *timed(dash(filters), runs))
-        yield ("dashboard, rollups, no filter, today's waiting blocks read afresh",
+        yield ("dashboard, rollups, no filter, every waiting block read afresh",
                *timed(dash(Filters(), blocks=True), runs))  # fmt: skip
         yield from other_filters(s, dash, period, country, runs)
         if events <= 1_000_000:

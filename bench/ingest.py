@@ -6,8 +6,9 @@ events: each batch with the analytics hooks (visits assigned), then the watermar
 every fifth batch (`rollups.persist_now`: the final visits' waiting blocks), as a busy
 site's ingester writes it every 5 seconds. The same batches go to a second site with the
 hooks off, for the insert alone. "hooks" is the time spent in the hook functions, timed
-around them. Until 2026-11-26, 07:40 it was the hooked batch's time less the bare one's; on
-SQLite that came out about 7 ms per 10k below the hooks' own time. Then the jobs of the days
+around them (not what their writes add to the commit). Until commit 3e03ecc it was the hooked
+batch's time less the bare one's; on SQLite that read 7–9 ms per 10k below the hooks' own
+time. Then the jobs of the days
 that settled run (each builds its day's rollups once), timed apart: "days' jobs" is their
 time per 10k of all the events stored.
 

@@ -112,7 +112,10 @@ def test_co5_final_visits_and_where_open_ones_begin_match_a_walk_over_every_visi
             v.visit_id for v in done
         }
         assert site.open_since() == min([watermark, *(v.first[0] for v in still)]) - LATE
-
+        filed = [v.visit_id for visits in site.by_second.values() for v in visits]
+        assert sorted(site.seconds) == sorted(site.by_second)  # a key per list, no empty one
+        assert all(site.by_second.values())
+        assert sorted(filed) == sorted(v.visit_id for v in still)  # every open visit, once
 
 
 cell = st.one_of(st.none(), st.text(max_size=120), st.integers(), st.booleans())
