@@ -154,17 +154,6 @@ def put_sketches(
     _upsert(session, "analytics_sketches", (*KEY, "sketch"), "sketch = excluded.sketch", rows)
 
 
-def day_sketches(
-    session: Session, site: str, day: dt.date, slice_: tuple[str, str]
-) -> dict[tuple[str, str, str, str], bytes]:
-    """The day's sketches of one slice (the unfiltered one is ("", ""))."""
-    s = Sketch
-    stmt = select(s.filter_dim, s.filter_value, s.dimension, s.value, s.sketch).where(
-        s.site == site, s.day == day, s.filter_dim == slice_[0], s.filter_value == slice_[1]
-    )
-    return {(f, fv, d, v): data for f, fv, d, v, data in session.execute(stmt)}
-
-
 def some_sketches(
     session: Session, site: str, day: dt.date, keys: Iterable[tuple[str, str, str, str]]
 ) -> dict[tuple[str, str, str, str], bytes]:
