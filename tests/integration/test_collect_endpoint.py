@@ -106,9 +106,12 @@ def test_scrubbing_keeps_personal_values_out_of_storage(
     )
     assert http.post("/api/collect", content=orjson.dumps(body), headers=HEADERS).status_code == 202
     (stored,) = events(runtime)
+    generated = {"id", "visit_id", "visitor_key"}  # random or hashed: any digits may appear
     text = orjson.dumps(
-        {c.name: getattr(stored, c.name) for c in StoredEvent.__table__.columns}, default=str
-    ).decode()
+        {c.name: getattr(stored, c.name) for c in StoredEvent.__table__.columns
+         if c.name not in generated},
+        default=str,
+    ).decode()  # fmt: skip
     for secret in ("jane.doe", "4111", "s3cr3tT0ken", "7946"):
         assert secret not in text, secret
 
