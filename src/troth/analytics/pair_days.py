@@ -31,12 +31,12 @@ from troth.analytics.fanout import Fanned, SubKey, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.raw import RawVisit, day_start
-from troth.analytics.sketches import DayCache
+from troth.analytics.sessions import FAR
+from troth.analytics.sketches import DaySketches
 from troth.analytics.visits import Counts, Key, utc
 from troth.jobs import queue
 from troth.jobs.registry import registry
 
-FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 JOB_KIND = "analytics.settle_day"
 log = logging.getLogger(__name__)
 
@@ -178,8 +178,9 @@ def add_block(
         return
     updates = list(fanned)
     wanted = {sub for found in updates for _, sub, _ in found.visitors}
-    cache = DayCache(site)
-    cache.day(block.day, repository.some_sketches(session, site, block.day, wanted))
+    cache = DaySketches(
+        site, block.day, repository.some_sketches(session, site, block.day, wanted)
+    )
     for found in updates:
         counts.update(found.counts)
         cache.add(found)

@@ -20,13 +20,13 @@ from troth.analytics import column_days, columns, pair_days, raw, recent, reposi
 from troth.analytics.columns import Vocabulary
 from troth.analytics.figures import Period
 from troth.analytics.models import SiteState
+from troth.analytics.raw import EARLIEST
 from troth.analytics.sessions import new_visit_id
 from troth.analytics.visits import utc
 from troth.collect.models import StoredEvent
 from troth.jobs.registry import registry
 
 JOB_KIND = "analytics.recompute_day"
-EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def recompute_day(session: Session, site: str, day: dt.date) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from troth.analytics import repository
 from troth.analytics.columns import Vocabulary, from_visits, unfiltered_counts
 from troth.analytics.models import SiteState
+from troth.analytics.raw import EARLIEST
 from troth.analytics.visits import Counts, Key, Order, Visit, as_dicts, replay, utc
 from troth.collect.models import StoredEvent
 
@@ -61,12 +62,11 @@ _seed_ids()
 os.register_at_fork(after_in_child=_seed_ids)
 
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
 
 
 def _second(moment: dt.datetime) -> int:
-    return (moment - EPOCH) // SECOND
+    return (moment - EARLIEST) // SECOND
 
 
 @dataclass
@@ -94,8 +94,8 @@ class SiteVisits:
     by_second: dict[int, list[Visit]] = field(default_factory=dict, repr=False)
     """Each open visit that outlived a flush, filed under the second of its last event when it
     was filed (a visit only ends later: one found too early is filed again under its current
-    last event). Seconds, not a heap ordered by time: filing and taking a visit costs no
-    comparison of times, and a flush looks at the seconds it passes, not at every visit."""
+    last event). Seconds, not a heap of visits: filing and taking a visit compares no times
+    down a heap, and a flush looks at the seconds it passes, not at every visit."""
     seconds: list[int] = field(default_factory=list, repr=False)
     """The keys of `by_second`, as a heap."""
 
@@ -294,7 +294,7 @@ def _uncount_open(session: Session, site: str, state: SiteVisits) -> None:
 
 
 def _start_site(session: Session, site: str) -> SiteVisits:
-    epoch, before = new_visit_id(), dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    epoch, before = new_visit_id(), EARLIEST
     session.add(SiteState(site=site, epoch=epoch, flushed_before=before, open_since=before))
     session.flush()
     return SiteVisits(epoch, before)

@@ -10,7 +10,6 @@ where it stores the keys' hashes themselves: a merge still in that mode is repor
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 
 import datasketches as ds
@@ -95,34 +94,26 @@ def estimate(sketch: ds.hll_sketch) -> tuple[int, bool]:
     return round(sketch.get_estimate()), exact
 
 
-class DayCache:
-    """Sketches of some days' keys, read once, updated in memory, and written together."""
+class DaySketches:
+    """One day's sketches of some keys, read once, updated in memory, and written together."""
 
-    def __init__(self, site: str) -> None:
-        self.site = site
-        self.days: dict[dt.date, dict[SubKey, ds.hll_sketch]] = {}
-        self.touched: dict[dt.date, set[SubKey]] = defaultdict(set)
-
-    def day(self, day: dt.date, stored: dict[SubKey, bytes]) -> None:
-        """Hold the day's stored sketches (those the updates will touch)."""
-        self.days[day] = {sub: load(data) for sub, data in stored.items()}
+    def __init__(self, site: str, day: dt.date, stored: dict[SubKey, bytes]) -> None:
+        self.site, self.day = site, day
+        self.sketches = {sub: load(data) for sub, data in stored.items()}
+        self.touched: set[SubKey] = set()
 
     def add(self, fanned: Fanned) -> None:
-        """Count final visits' visitors in the sketches of their keys."""
-        for day, sub, visitors in fanned.visitors:
-            sketches = self.days[day]
-            sketch = sketches.get(sub)
+        """Count final visits' visitors in the sketches of their keys (one block's: all of
+        this day)."""
+        for _, sub, visitors in fanned.visitors:
+            sketch = self.sketches.get(sub)
             if sketch is None:
-                sketch = sketches[sub] = empty(sub[2])
+                sketch = self.sketches[sub] = empty(sub[2])
             for visitor in visitors:
                 sketch.update(visitor)
-            self.touched[day].add(sub)
+            self.touched.add(sub)
 
     def take_touched(self) -> list[tuple[str, dt.date, SubKey, bytes]]:
-        out = [
-            (self.site, day, sub, dump(self.days[day][sub]))
-            for day, subs in self.touched.items()
-            for sub in subs
-        ]
+        out = [(self.site, self.day, sub, dump(self.sketches[sub])) for sub in self.touched]
         self.touched.clear()
         return out

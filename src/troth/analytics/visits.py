@@ -180,6 +180,8 @@ class Visit:
         return micros(self.last[0] - self.first[0])
 
     def column_row(self) -> ColumnRow:
+        # The properties above, inlined: once per final visit, at every watermark. A test
+        # holds it equal to the same visit as the raw path reads it (test_columns.py).
         entry, exit_ = self.entry, self.exit
         return (
             self.visit_id, self.visitor_key, self.pageviews, self.events,
