@@ -89,3 +89,14 @@ def runtime(db_engine: Engine, tmp_path: Path) -> Iterator[Runtime]:
     )
     yield Runtime(settings=settings, engine=db_engine, sessions=make_session_factory(db_engine))
     _empty_all_tables(db_engine)
+
+
+@pytest.fixture(params=["event by event", "sorted"])
+def assignment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every batch's visits assigned event by event, or by sorting the batch
+    (`sorted_batch.py`), whatever its size."""
+    from troth.analytics import sessions
+
+    sorted_from = 1 if request.param == "sorted" else 10**9
+    monkeypatch.setattr(sessions, "SORTED_FROM", sorted_from)
+    return str(request.param)

@@ -103,7 +103,9 @@ def slow_writes(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[R
     clean(runtime)
 
 
-def test_co5_a_visit_final_on_arrival_is_written_with_its_batch(slow_writes: Runtime) -> None:
+def test_co5_a_visit_final_on_arrival_is_written_with_its_batch(
+    slow_writes: Runtime, assignment: str
+) -> None:
     """Events that arrive behind the stored watermark make a visit that is final at once: no
     view would read it from raw events, so it is written in its own batch's transaction, and
     neither a restart nor a recompute before the next write loses it."""
@@ -128,7 +130,7 @@ def test_co5_a_visit_final_on_arrival_is_written_with_its_batch(slow_writes: Run
 
 
 def test_co5_an_event_before_the_open_visits_start_is_written_with_its_batch(
-    slow_writes: Runtime,
+    slow_writes: Runtime, assignment: str
 ) -> None:
     """A late event that becomes the first of an open visit, earlier than where views replay
     the open visits from (the stored `open_since`), moves that start with its own batch."""

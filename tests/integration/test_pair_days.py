@@ -368,7 +368,7 @@ def test_co5_a_built_day_read_as_moving_is_replayed(settled: Runtime) -> None:
 
 
 def test_co5_a_late_visit_is_written_with_its_batch_before_its_days_job_runs(
-    settled: Runtime, monkeypatch: pytest.MonkeyPatch
+    settled: Runtime, monkeypatch: pytest.MonkeyPatch, assignment: str
 ) -> None:
     """A late visit is final at once: written with the batch that brought it, it is in the
     day's blocks when the job replays the day, and never added a second time."""
@@ -384,7 +384,7 @@ def test_co5_a_late_visit_is_written_with_its_batch_before_its_days_job_runs(
 
 
 def test_co5_a_late_visit_on_a_built_day_renews_a_cached_view(
-    settled: Runtime, monkeypatch: pytest.MonkeyPatch
+    settled: Runtime, monkeypatch: pytest.MonkeyPatch, assignment: str
 ) -> None:
     run_jobs(settled)
     with settled.transaction() as s:

@@ -311,6 +311,20 @@ def _ints(values: list[int]) -> Codes:
     return np.array(values, dtype=np.int32)
 
 
+def recoded(block: VisitColumns, own: Vocabulary, into: Vocabulary) -> VisitColumns:
+    """A block coded by `own`, coded by `into` instead."""
+    recode = into.recoder(own.strings)
+    return VisitColumns(
+        block.day, block.visit_id, block.visitor,
+        {name: recode[codes] for name, codes in block.coded.items()},
+        block.pageviews, block.events, block.bounces, block.duration_us,
+        Entries(block.pages.visit, recode[block.pages.code], block.pages.first,
+                block.pages.second),
+        Entries(block.custom.visit, recode[block.custom.code], block.custom.first,
+                block.custom.second),
+    )  # fmt: skip
+
+
 def concat(blocks: Sequence[VisitColumns]) -> VisitColumns:
     """Blocks of one day, coded by one vocabulary, as one block (their visits in order)."""
     starts = np.cumsum([0, *(len(block) for block in blocks)])[:-1]

@@ -38,6 +38,7 @@ from troth.analytics import (
 from troth.analytics.columns import Vocabulary
 from troth.analytics.models import SiteState
 from troth.analytics.pending import Pending
+from troth.analytics.sorted_batch import FinalBlock
 from troth.analytics.visits import Visit, utc
 
 PENDING = "troth.analytics.batches"
@@ -76,10 +77,10 @@ def persist(session: Session, pending: Pending) -> None:
     states = repository.states(session, list(pending.epochs))
     for site, stored in states.items():  # a recompute since: what this process holds is stale
         pending.drop_epochs_except(site, stored.epoch)
-    for site, visits in pending.take_finals().items():
+    for site, (visits, blocks) in pending.take_finals().items():
         state = states.get(site)
         settled = utc(state.open_since).date() if state is not None else dt.date.min
-        place_final(session, site, state, visits, settled)
+        place_final(session, site, state, visits, settled, blocks)
     for site, held in pending.watermarks.items():
         flushed_before, open_since = held.watermark()
         pair_days.settle(session, site, open_since)
@@ -103,11 +104,14 @@ def record_final(pending: Pending, batch: sessions.BatchVisits) -> None:
         pending.drop_epochs_except(site, epoch)
     for site, visit in batch.final:
         pending.finals.setdefault((site, batch.epochs[site]), []).append(visit)
+    for site, block in batch.blocks:
+        pending.blocks.setdefault((site, batch.epochs[site]), []).append(block)
 
 
 def place_final(
-    session: Session, site: str, state: SiteState | None, visits: list[Visit], settled: dt.date
-) -> None:
+    session: Session, site: str, state: SiteState | None, visits: list[Visit], settled: dt.date,
+    blocks: Sequence[FinalBlock] = (),
+) -> None:  # fmt: skip
     """Final visits wait in their day's blocks for its job, or go to its rollups once it is
     built (an event that came late), unfiltered and pair ones alike.
 
@@ -119,11 +123,19 @@ def place_final(
     by_day: dict[dt.date, list[Visit]] = defaultdict(list)
     for visit in visits:
         by_day[visit.day].append(visit)
+    ready: dict[dt.date, list[FinalBlock]] = defaultdict(list)
+    for final in blocks:
+        ready[final.columns.day].append(final)
+        by_day.setdefault(final.columns.day, [])
     built = pair_days.built_days(session, site, list(by_day))
     for day, found in sorted(by_day.items()):
         words = Vocabulary()
         block = columns.from_visits(day, found, words)  # final: they change no more
         visitors = [v.visitor_key for v in found]
+        if ready[day]:
+            block = columns.concat([block, *(columns.recoded(f.columns, f.words, words)
+                                             for f in ready[day])])  # fmt: skip
+            visitors += [key for f in ready[day] for key in f.visitors]
         if day in built:
             pair_days.add_block(session, site, block, visitors, words, unfiltered=True)
             continue

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import itertools
+import operator
 import os
 import random
 import secrets
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,20 +23,33 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from troth.analytics import repository
+from troth.analytics import repository, sorted_batch
 from troth.analytics.columns import Vocabulary, from_visits, unfiltered_counts
 from troth.analytics.models import SiteState
 from troth.analytics.raw import EARLIEST
+from troth.analytics.sorted_batch import GAP, FinalBlock, Sorted
 from troth.analytics.visits import Counts, Key, Order, Visit, as_dicts, replay, utc
 from troth.collect.models import StoredEvent
 
-GAP = dt.timedelta(minutes=30)
 LONGEST_VISIT = dt.timedelta(hours=24)
 """How far back a rebuild looks for the start of an open visit."""
 LATE = dt.timedelta(minutes=10)
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
-_arrival = itertools.count(1 << 40)  # above any stored event id: later arrivals sort later
+SORTED_FROM = 64
+"""Batches of at least this many events (of one site) are assigned by sorting them
+(`sorted_batch.py`); smaller ones event by event, where numpy's cost per call would be most
+of the work."""
+_next_arrival = 1 << 40  # above any stored event id: later arrivals sort later
+_arrival_lock = threading.Lock()
+
+
+def _arrivals(count: int) -> int:
+    """The first of `count` arrival numbers, the next ones after it being the batch's."""
+    global _next_arrival
+    with _arrival_lock:
+        first, _next_arrival = _next_arrival, _next_arrival + count
+    return first
 
 
 COLUMNS = [getattr(StoredEvent, name) for name in (
@@ -174,6 +188,8 @@ class SiteVisits:
 @dataclass
 class BatchVisits:
     final: list[tuple[str, Visit]] = field(default_factory=list)
+    blocks: list[tuple[str, FinalBlock]] = field(default_factory=list)
+    """Visits final on arrival, as columns (`sorted_batch.py`)."""
     watermarks: dict[str, SiteVisits] = field(default_factory=dict)
     """Per site, the open visits after this batch: the next write stores their watermark."""
     epochs: dict[str, int] = field(default_factory=dict)
@@ -203,48 +219,51 @@ def forget(database: str | None = None) -> None:
 def assign(session: Session, rows: Sequence[dict[str, Any]]) -> BatchVisits:
     """Fill `visit_id` in every row; report the visits now final."""
     by_site: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_site.setdefault(str(row["site"]), []).append(row)
+    names = set(map(_take_site, rows))
+    if len(names) == 1:  # the usual batch: one site's events
+        by_site[str(names.pop())] = list(rows)
+    else:
+        for row in rows:
+            by_site.setdefault(str(row["site"]), []).append(row)
     sites = _sites(session, set(by_site))
     batch = BatchVisits()
     for site, found in by_site.items():
         known = sites[site]
-        newest, earliest, late = _assign_site(known, found)
-        if late:
-            batch.late[site] = late
-        if earliest < known.stored_since:
+        got = _assign_site(known, found)
+        if got.late:
+            batch.late[site] = got.late
+        if got.earliest < known.stored_since or got.behind:
             batch.behind.add(site)
-        done = known.flush(newest)
+        done = known.flush(got.newest)
         if any(visit.last[0] < known.stored_before for visit in done):
             batch.behind.add(site)
         batch.final.extend((site, visit) for visit in done)
+        batch.blocks.extend((site, block) for block in got.blocks)
         batch.watermarks[site] = known
         batch.epochs[site] = known.epoch
     return batch
 
 
-def _assign_site(
-    known: SiteVisits, rows: list[dict[str, Any]]
-) -> tuple[dt.datetime, dt.datetime, set[dt.date]]:
-    """Give one site's events their visits, in order: (their newest and earliest times, the
-    settled days they changed). Every ingested event goes through this loop: it keeps to
-    local names."""
-    add, arrival, settled_at, utc_zone = known.add, _arrival, known.settled_at, dt.UTC
-    newest, earliest = NEVER, FAR
-    late: set[dt.date] = set()
-    for row in rows:
-        ts = row["ts"]
-        if ts.tzinfo is not utc_zone:
-            ts = utc(ts)
-        visit = add(row, (ts, next(arrival)))
+_take_site, _take_ts = operator.itemgetter("site"), operator.itemgetter("ts")
+_take_zone = operator.attrgetter("tzinfo")
+
+
+def _assign_site(known: SiteVisits, rows: list[dict[str, Any]]) -> Sorted:
+    """Give one site's events their visits: sorted when the batch is large, else in order."""
+    stamps = list(map(_take_ts, rows))
+    if set(map(_take_zone, stamps)) != {dt.UTC}:
+        stamps = list(map(utc, stamps))
+    first = _arrivals(len(rows))
+    if len(rows) >= SORTED_FROM:
+        return sorted_batch.assign(known, rows, stamps, first, new_visit_id)
+    add, settled_at = known.add, known.settled_at
+    found = Sorted(max(stamps), min(stamps))
+    for n, (row, ts) in enumerate(zip(rows, stamps, strict=True)):
+        visit = add(row, (ts, first + n))
         row["visit_id"] = visit.visit_id
-        if ts > newest:
-            newest = ts
-        if ts < earliest:
-            earliest = ts
         if visit.first[0] < settled_at:  # it started before the settled day
-            late.add(visit.day)
-    return newest, earliest, late
+            found.late.add(visit.day)
+    return found
 
 
 def _sites(session: Session, names: Iterable[str]) -> dict[str, SiteVisits]:
