@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -99,4 +100,5 @@ def assignment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
     sorted_from = 1 if request.param == "sorted" else 10**9
     monkeypatch.setattr(sessions, "SORTED_FROM", sorted_from)
+    monkeypatch.setattr(sessions, "SORTED_SPAN", dt.timedelta(0))
     return str(request.param)

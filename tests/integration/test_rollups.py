@@ -161,7 +161,8 @@ def test_co5_rollups_equal_raw_events_and_after_erasure(
     rollups are built). Batches are assigned by sorting them (`sorted_batch.py`) or event by
     event, as `sorted_from` says."""
     rng = random.Random(seed)
-    saved, sessions.SORTED_FROM = sessions.SORTED_FROM, sorted_from
+    saved = sessions.SORTED_FROM, sessions.SORTED_SPAN
+    sessions.SORTED_FROM, sessions.SORTED_SPAN = sorted_from, dt.timedelta(0)
     try:
         with fresh_site(runtime, 0.0 if persist_each_batch else 3600.0):
             for n, batch in enumerate(split(build(specs, seed), seed)):
@@ -174,7 +175,7 @@ def test_co5_rollups_equal_raw_events_and_after_erasure(
             erase(runtime)
             assert_same(runtime)
     finally:
-        sessions.SORTED_FROM = saved
+        sessions.SORTED_FROM, sessions.SORTED_SPAN = saved
 
 
 def test_co5_a_late_event_on_a_settled_day_reaches_a_cached_dashboard(

@@ -37,8 +37,11 @@ LATE = dt.timedelta(minutes=10)
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 SORTED_FROM = 64
-"""Batches of at least this many events (of one site) are assigned by sorting them
-(`sorted_batch.py`); smaller ones event by event, where numpy's cost per call would be most
+SORTED_SPAN = GAP
+"""A site's batch of at least `SORTED_FROM` events spanning at least `SORTED_SPAN` is assigned
+by sorting it (`sorted_batch.py`); others event by event. In a batch that spans less than 30
+minutes no visit can end before the watermark it brings (late ones aside), so sorting would
+build nothing straight into columns; and in a small one numpy's cost per call would be most
 of the work."""
 _next_arrival = 1 << 40  # above any stored event id: later arrivals sort later
 _arrival_lock = threading.Lock()
@@ -249,15 +252,16 @@ _take_zone = operator.attrgetter("tzinfo")
 
 
 def _assign_site(known: SiteVisits, rows: list[dict[str, Any]]) -> Sorted:
-    """Give one site's events their visits: sorted when the batch is large, else in order."""
+    """Give one site's events their visits: sorted when the batch is large and long (see
+    `SORTED_FROM`), else in order."""
     stamps = list(map(_take_ts, rows))
     if set(map(_take_zone, stamps)) != {dt.UTC}:
         stamps = list(map(utc, stamps))
     first = _arrivals(len(rows))
-    if len(rows) >= SORTED_FROM:
-        return sorted_batch.assign(known, rows, stamps, first, new_visit_id)
-    add, settled_at = known.add, known.settled_at
     found = Sorted(max(stamps), min(stamps))
+    if len(rows) >= SORTED_FROM and found.newest - found.earliest >= SORTED_SPAN:
+        return sorted_batch.assign(known, rows, stamps, first, new_visit_id, found)
+    add, settled_at = known.add, known.settled_at
     for n, (row, ts) in enumerate(zip(rows, stamps, strict=True)):
         visit = add(row, (ts, first + n))
         row["visit_id"] = visit.visit_id

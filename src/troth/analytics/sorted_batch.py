@@ -83,11 +83,12 @@ def _fields(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
 
 def assign(
     known: SiteVisits, rows: Sequence[dict[str, Any]], stamps: list[dt.datetime],
-    first_arrival: int, new_id: Callable[[], int],
+    first_arrival: int, new_id: Callable[[], int], found: Sorted,
 ) -> Sorted:  # fmt: skip
     """Give one site's events (`stamps`: their UTC times; arrival numbers from
     `first_arrival` on, in row order) their visits; build the visits final on arrival as
-    columns and hold the others in `known`."""
+    columns and hold the others in `known`. `found` holds the batch's newest and earliest
+    times; it is filled in and returned."""
     n = len(rows)
     since = map(operator.sub, stamps, repeat(EARLIEST))
     at = np.array(list(map(operator.floordiv, since, repeat(MICROSECOND))), dtype=np.int64)
@@ -101,8 +102,6 @@ def assign(
     starts_here[1:] |= at_sorted[1:] - at_sorted[:-1] >= GAP_US
     starts = np.flatnonzero(starts_here)
     ends = np.append(starts[1:], n)
-    newest_row, earliest_row = int(np.argmax(at)), int(np.argmin(at))
-    found = Sorted(stamps[newest_row], stamps[earliest_row])
     watermark = micros_since_1970(max(known.flushed_before, found.newest - GAP))
     settled, stored = micros_since_1970(known.settled_at), micros_since_1970(known.stored_before)
     first_at, last_at = at_sorted[starts], at_sorted[ends - 1]

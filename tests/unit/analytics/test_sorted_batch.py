@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hypothesis import given, settings
@@ -91,8 +91,7 @@ def sorted_path(batches: list[list[dict[str, Any]]]) -> tuple[list[Any], list[se
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
     ids, arrival, found = itertools.count(1), 0, []
     for batch in batches:
-        got = sorted_batch.assign(site, batch, [r["ts"] for r in batch], arrival,
-                                  lambda: next(ids))  # fmt: skip
+        got = assign(site, batch, arrival, lambda: next(ids))
         arrival += len(batch)
         events_of = Counter(r["visit_id"] for r in batch)
         for block in got.blocks:
@@ -112,6 +111,14 @@ def assert_uses_every_string(block: VisitColumns, strings: list[str]) -> None:
     used = {c for codes in block.coded.values() for c in codes.tolist() if c >= 0}
     used |= set(block.pages.code.tolist()) | set(block.custom.code.tolist())
     assert used == set(range(len(strings)))
+
+
+def assign(
+    site: SiteVisits, rows: list[dict[str, Any]], first_arrival: int, new_id: Callable[[], int]
+) -> sorted_batch.Sorted:
+    stamps = [r["ts"] for r in rows]
+    found = sorted_batch.Sorted(max(stamps), min(stamps))
+    return sorted_batch.assign(site, rows, stamps, first_arrival, new_id, found)
 
 
 def partition(batches: list[list[dict[str, Any]]]) -> list[set[int]]:
@@ -143,7 +150,7 @@ def test_co5_a_batch_of_whole_visits_builds_no_visit_objects() -> None:
                      (2, 4 * 3600, "pageview", 1, "", "")])  # fmt: skip
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
     ids = iter(range(1, 9))
-    got = sorted_batch.assign(site, events, [r["ts"] for r in events], 0, ids.__next__)
+    got = assign(site, events, 0, ids.__next__)
     assert [len(block.columns) for block in got.blocks] == [2]
     assert list(site.by_visitor) == ["v2"]  # 4 hours later: still open
     first = got.blocks[0]
@@ -161,7 +168,7 @@ def test_co5_thirty_minutes_apart_starts_a_new_visit_in_a_sorted_batch() -> None
                      (1, 0, "pageview", 0, "", ""), (1, gap - 1, "pageview", 1, "", ""),
                      (3, 5 * 3600, "pageview", 0, "", "")])  # fmt: skip
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
-    sorted_batch.assign(site, events, [r["ts"] for r in events], 0, iter(range(1, 9)).__next__)
+    assign(site, events, 0, iter(range(1, 9)).__next__)
     ids = {(r["visitor_key"], r["path"]): r["visit_id"] for r in events}
     assert ids[("v0", "/")] != ids[("v0", "/a")]
     assert ids[("v1", "/")] == ids[("v1", "/a")]
@@ -175,7 +182,7 @@ def test_co5_values_that_are_equal_but_read_differently_stay_apart() -> None:
     events[0]["path"], events[1]["path"] = 1, True
     site = SiteVisits(epoch=1, flushed_before=T0 - dt.timedelta(days=1))
     ids = iter(range(1, 9))
-    got = sorted_batch.assign(site, events, [r["ts"] for r in events], 0, ids.__next__)
+    got = assign(site, events, 0, ids.__next__)
     (block,) = got.blocks
     pages = sorted(block.words.strings[c] for c in block.columns.pages.code.tolist())
     assert pages == ["1", "True"]
