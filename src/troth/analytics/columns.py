@@ -259,9 +259,9 @@ def _from_visits(
     else:
         ids = keys = views = events = bounces = durations = entries = exits = ()
         found = [()] * len(VISIT_DIMENSIONS)
-    coded = dict(zip(VISIT_DIMENSIONS, (_coded(column, code) for column in found), strict=True))
-    coded["entry_page"] = _coded(entries, code)
-    coded["exit_page"] = _coded(exits, code)
+    coded = dict(zip(VISIT_DIMENSIONS, (to_codes(column, code) for column in found), strict=True))
+    coded["entry_page"] = to_codes(entries, code)
+    coded["exit_page"] = to_codes(exits, code)
     viewed = [visit.page_views for visit in visits]
     counted = [visit.custom for visit in visits]
     paths = list(chain.from_iterable(viewed))
@@ -279,11 +279,11 @@ def _from_visits(
         np.array(bounces, dtype=np.int8),
         np.array(durations, dtype=np.int64),
         Entries(
-            _repeated(viewed), _coded(paths, code),
+            _repeated(viewed), to_codes(paths, code),
             _ints(list(chain.from_iterable(v.values() for v in viewed))), _ints(on_page),
         ),
         Entries(
-            _repeated(counted), _coded(names, code),
+            _repeated(counted), to_codes(names, code),
             _ints(list(chain.from_iterable(c.values() for c in counted))),
             np.zeros(len(names), dtype=np.int32),
         ),
@@ -301,7 +301,9 @@ def _repeated(entries: list[dict[str, int]]) -> Codes:
     return np.repeat(np.arange(len(entries), dtype=np.int32), [len(e) for e in entries])
 
 
-def _coded(values: Sequence[str | None], code: Callable[[str], int]) -> Codes:
+def to_codes(values: Sequence[str | None], code: Callable[[str], int]) -> Codes:
+    """Each value's code (`code` gives a string's, asked once per distinct string); MISSING for
+    None."""
     index: dict[str | None, int] = {v: code(v) for v in dict.fromkeys(values) if v is not None}
     index[None] = MISSING
     return np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=len(values))

@@ -27,7 +27,7 @@ from troth.analytics import repository, sorted_batch
 from troth.analytics.columns import Vocabulary, from_visits, unfiltered_counts
 from troth.analytics.models import SiteState
 from troth.analytics.raw import EARLIEST
-from troth.analytics.sorted_batch import GAP, FinalBlock, Sorted
+from troth.analytics.sorted_batch import GAP, Assigned, FinalBlock
 from troth.analytics.visits import Counts, Key, Order, Visit, as_dicts, replay, utc
 from troth.collect.models import StoredEvent
 
@@ -251,14 +251,14 @@ _take_site, _take_ts = operator.itemgetter("site"), operator.itemgetter("ts")
 _take_zone = operator.attrgetter("tzinfo")
 
 
-def _assign_site(known: SiteVisits, rows: list[dict[str, Any]]) -> Sorted:
+def _assign_site(known: SiteVisits, rows: list[dict[str, Any]]) -> Assigned:
     """Give one site's events their visits: sorted when the batch is large and long (see
     `SORTED_FROM`), else in order."""
     stamps = list(map(_take_ts, rows))
     if set(map(_take_zone, stamps)) != {dt.UTC}:
         stamps = list(map(utc, stamps))
     first = _arrivals(len(rows))
-    found = Sorted(max(stamps), min(stamps))
+    found = Assigned(max(stamps), min(stamps))
     if len(rows) >= SORTED_FROM and found.newest - found.earliest >= SORTED_SPAN:
         return sorted_batch.assign(known, rows, stamps, first, new_visit_id, found)
     add, settled_at = known.add, known.settled_at

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from troth.analytics.columns import MISSING, Entries, VisitColumns, Vocabulary, visitor_hashes
+from troth.analytics.columns import (
+    MISSING,
+    Entries,
+    VisitColumns,
+    Vocabulary,
+    to_codes,
+    visitor_hashes,
+)
 from troth.analytics.models import MAX_VALUE
 from troth.analytics.raw import EARLIEST
 from troth.analytics.visits import (
@@ -53,7 +60,7 @@ class FinalBlock:
 
 
 @dataclass
-class Sorted:
+class Assigned:
     """What one site's batch gave: its newest and earliest times, the settled days it
     changed, whether a visit it finished ends before the stored watermark, and the blocks of
     its visits that were final on arrival (the other final ones are `Visit`s that
@@ -83,8 +90,8 @@ def _fields(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
 
 def assign(
     known: SiteVisits, rows: Sequence[dict[str, Any]], stamps: list[dt.datetime],
-    first_arrival: int, new_id: Callable[[], int], found: Sorted,
-) -> Sorted:  # fmt: skip
+    first_arrival: int, new_id: Callable[[], int], found: Assigned,
+) -> Assigned:  # fmt: skip
     """Give one site's events (`stamps`: their UTC times; arrival numbers from
     `first_arrival` on, in row order) their visits; build the visits final on arrival as
     columns and hold the others in `known`. `found` holds the batch's newest and earliest
@@ -220,28 +227,9 @@ def _blocks(
     pageviews = np.bincount(visit, weights=viewed, minlength=count).astype(np.int32)
     customs = np.bincount(visit[custom], minlength=count)
     bounces = ((pageviews == 1) & (customs == 0)).astype(np.int8)
-    entry = np.full(count, MISSING, dtype=np.int64)
-    exit_ = np.full(count, MISSING, dtype=np.int64)
-    view_at = np.flatnonzero(viewed)  # events are in (visit, time, arrival) order
-    if len(view_at):
-        view_visit = visit[view_at]
-        firsts = np.ones(len(view_at), dtype=bool)
-        firsts[1:] = view_visit[1:] != view_visit[:-1]
-        lasts = np.ones(len(view_at), dtype=bool)
-        lasts[:-1] = firsts[1:]
-        entry[view_visit[firsts]] = path_code[view_at[firsts]]
-        exit_[view_visit[lasts]] = path_code[view_at[lasts]]
-    # Pages a visit viewed, with its views and events there; its custom events by name.
-    wide = np.int64(max(len(paths), 1))
-    on_page, page_events = np.unique(visit * wide + path_code, return_counts=True)
-    views = np.zeros(len(on_page), dtype=np.int64)
-    np.add.at(views, np.searchsorted(on_page, (visit * wide + path_code)[viewed]), 1)
-    with_views = views > 0
-    pages = (on_page[with_views] // wide, on_page[with_views] % wide, views[with_views],
-             page_events[with_views])  # fmt: skip
-    named = np.int64(max(len(names), 1))
-    had, times = np.unique(visit[custom] * named + name_code, return_counts=True)
-    had_visit, had_name = had // named, had % named
+    entry, exit_ = _entry_and_exit(visit, viewed, path_code, count)
+    pages = _pairs(visit, path_code, len(paths), viewed)
+    had = _pairs(visit[custom], name_code, len(names))
 
     firsts_of = map(rows.__getitem__, order[starts[final]].tolist())
     by_dimension = list(zip(*map(visit_values, firsts_of), strict=True))
@@ -258,33 +246,81 @@ def _blocks(
         picked = chosen.tolist()
         words = Vocabulary()
         coded: dict[str, Any] = {
-            name: _coded(column if whole else [column[i] for i in picked], words)
+            name: to_codes(column if whole else [column[i] for i in picked], words.code)
             for name, column in zip(VISIT_DIMENSIONS, by_dimension, strict=True)
         }
-        page_rows = np.flatnonzero(local[pages[0]] >= 0)
-        custom_rows = np.flatnonzero(local[had_visit] >= 0)
-        path_word = _recoder(words, paths, entry[chosen], exit_[chosen], pages[1][page_rows])
+        page_rows = np.flatnonzero(local[pages.visit] >= 0)
+        custom_rows = np.flatnonzero(local[had.visit] >= 0)
+        path_word = _recoder(words, paths, entry[chosen], exit_[chosen], pages.code[page_rows])
         coded["entry_page"] = path_word[entry[chosen]]
         coded["exit_page"] = path_word[exit_[chosen]]
-        name_word = _recoder(words, names, had_name[custom_rows])
+        name_word = _recoder(words, names, had.code[custom_rows])
         blocks.append(FinalBlock(
             VisitColumns(
                 _day(day_number * DAY_US), visit_ids[final[chosen]], hashes[chosen], coded,
                 pageviews[chosen], events[chosen], bounces[chosen], durations[chosen],
-                Entries(
-                    local[pages[0][page_rows]].astype(np.int32),
-                    path_word[pages[1][page_rows]], pages[2][page_rows].astype(np.int32),
-                    pages[3][page_rows].astype(np.int32),
-                ),
-                Entries(
-                    local[had_visit[custom_rows]].astype(np.int32),
-                    name_word[had_name[custom_rows]], times[custom_rows].astype(np.int32),
-                    np.zeros(len(custom_rows), dtype=np.int32),
-                ),
+                pages.entries(page_rows, local, path_word),
+                had.entries(custom_rows, local, name_word, with_second=False),
             ),
             words, [visitors[v] for v in visitor_of[chosen].tolist()],
         ))  # fmt: skip
     return blocks
+
+
+def _entry_and_exit(
+    visit: Ints, viewed: npt.NDArray[np.bool_], path_code: Ints, count: int
+) -> tuple[Ints, Ints]:  # fmt: skip
+    """Each visit's first and last page viewed (MISSING without a page view), its events being
+    in (visit, time, arrival) order."""
+    entry = np.full(count, MISSING, dtype=np.int64)
+    exit_ = np.full(count, MISSING, dtype=np.int64)
+    view_at = np.flatnonzero(viewed)
+    if len(view_at):
+        view_visit = visit[view_at]
+        firsts = np.ones(len(view_at), dtype=bool)
+        firsts[1:] = view_visit[1:] != view_visit[:-1]
+        lasts = np.ones(len(view_at), dtype=bool)
+        lasts[:-1] = firsts[1:]
+        entry[view_visit[firsts]] = path_code[view_at[firsts]]
+        exit_[view_visit[lasts]] = path_code[view_at[lasts]]
+    return entry, exit_
+
+
+@dataclass
+class _Pairs:
+    """(visit, code) pairs with their counts: pages with their views and the events on them,
+    or custom events by name."""
+
+    visit: Ints
+    code: Ints
+    first: Ints
+    second: Ints
+
+    def entries(
+        self, rows: Ints, local: Ints, word: npt.NDArray[np.int32], with_second: bool = True
+    ) -> Entries:
+        """The chosen pairs as a block's entries: visits numbered within it, codes recoded."""
+        second = self.second[rows] if with_second else np.zeros(len(rows), dtype=np.int64)
+        return Entries(
+            local[self.visit[rows]].astype(np.int32), word[self.code[rows]],
+            self.first[rows].astype(np.int32), second.astype(np.int32),
+        )  # fmt: skip
+
+
+def _pairs(
+    visit: Ints, code: Ints, codes: int, viewed: npt.NDArray[np.bool_] | None = None
+) -> _Pairs:  # fmt: skip
+    """Each (visit, code) these events have and how many. With `viewed`: only pairs with a page
+    view, counting the views first and all the events on that page second."""
+    wide = np.int64(max(codes, 1))
+    keys = visit * wide + code
+    found, counts = np.unique(keys, return_counts=True)
+    if viewed is None:
+        return _Pairs(found // wide, found % wide, counts, counts)
+    views = np.zeros(len(found), dtype=np.int64)
+    np.add.at(views, np.searchsorted(found, keys[viewed]), 1)
+    kept = views > 0
+    return _Pairs(found[kept] // wide, found[kept] % wide, views[kept], counts[kept])
 
 
 def _recoder(words: Vocabulary, strings: list[str], *used: Ints) -> npt.NDArray[np.int32]:
@@ -295,8 +331,3 @@ def _recoder(words: Vocabulary, strings: list[str], *used: Ints) -> npt.NDArray[
     present = present[present >= 0]
     mapping[present] = [words.code(strings[c]) for c in present.tolist()]
     return mapping
-
-
-def _coded(values: Sequence[str], words: Vocabulary) -> npt.NDArray[np.int32]:
-    index = {v: words.code(v) for v in dict.fromkeys(values)}
-    return np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=len(values))

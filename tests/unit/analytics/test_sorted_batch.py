@@ -115,9 +115,9 @@ def assert_uses_every_string(block: VisitColumns, strings: list[str]) -> None:
 
 def assign(
     site: SiteVisits, rows: list[dict[str, Any]], first_arrival: int, new_id: Callable[[], int]
-) -> sorted_batch.Sorted:
+) -> sorted_batch.Assigned:
     stamps = [r["ts"] for r in rows]
-    found = sorted_batch.Sorted(max(stamps), min(stamps))
+    found = sorted_batch.Assigned(max(stamps), min(stamps))
     return sorted_batch.assign(site, rows, stamps, first_arrival, new_id, found)
 
 
