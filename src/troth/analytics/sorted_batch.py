@@ -77,11 +77,11 @@ def micros_since_1970(moment: dt.datetime) -> int:
     return (moment - EARLIEST) // MICROSECOND
 
 
-_FIELDS = ("visitor_key", "kind", "path", "name")
+_FIELDS = ("visitor_key", "kind", "path")
 
 
 def _fields(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    """The rows' visitor keys, kinds, paths and names, a list each."""
+    """The rows' visitor keys, kinds and paths, a list each."""
     try:
         return [list(map(operator.itemgetter(name), rows)) for name in _FIELDS]
     except KeyError:  # a row without one of them: it reads as missing
@@ -99,7 +99,7 @@ def assign(
     n = len(rows)
     since = map(operator.sub, stamps, repeat(EARLIEST))
     at = np.array(list(map(operator.floordiv, since, repeat(MICROSECOND))), dtype=np.int64)
-    keys, kinds, paths, names = _fields(rows)
+    keys, kinds, paths = _fields(rows)
     visitor_of, visitors = _factorize(keys, str)
     # Stable: events of one visitor at the same microsecond keep their arrival order.
     order = np.lexsort((at, visitor_of))
@@ -148,7 +148,7 @@ def assign(
         early = final[first_at[final] < settled]
         found.late.update(_day(int(t)) for t in first_at[early].tolist())
         found.blocks = _blocks(
-            rows, (kinds, paths, names), order, starts, ends, final, first_at, last_at,
+            rows, (kinds, paths), order, starts, ends, final, first_at, last_at,
             visit_of_segment, (visitors, segment_visitor[final]),
         )  # fmt: skip
     return found
@@ -166,7 +166,7 @@ def _held_or_open(
     visitor with an open visit they might join."""
     if held:
         has_open = np.fromiter(
-            (key in held for key in visitors), dtype=bool, count=len(visitors)
+            map(held.__contains__, visitors), dtype=bool, count=len(visitors)
         )[segment_visitor]
         return np.flatnonzero(~fast | has_open).tolist()
     return np.flatnonzero(~fast).tolist()
@@ -208,7 +208,7 @@ def _blocks(
     whose: tuple[list[str], Ints],
 ) -> list[FinalBlock]:  # fmt: skip
     """The final-on-arrival segments (`final`, in order) as one block per day (`fields`: each
-    row's kind, path and name; `whose`: the batch's visitor keys and each final visit's)."""
+    row's kind and path; `whose`: the batch's visitor keys and each final visit's)."""
     # Each event's segment, and whether that segment is among the final ones.
     segment = np.repeat(np.arange(len(starts), dtype=np.int64), ends - starts)
     position = np.full(len(starts), -1, dtype=np.int64)
@@ -220,7 +220,7 @@ def _blocks(
     viewed, custom = (kind == PAGEVIEW)[events_of], (kind == CUSTOM)[events_of]
     path_of, paths = _factorize(fields[1], _path)
     path_code = path_of[events_of]
-    name_code, names = _factorize([fields[2][i] for i in events_of[custom].tolist()], _path)
+    name_code, names = _factorize([rows[i].get("name") for i in events_of[custom].tolist()], _path)
 
     count = len(final)
     events = np.bincount(visit, minlength=count).astype(np.int32)
