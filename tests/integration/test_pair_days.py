@@ -396,6 +396,20 @@ def test_co5_a_late_visit_on_a_built_day_renews_a_cached_view(
         assert_like_raw(s)
 
 
+def test_co5_a_late_visit_reaches_views_of_a_built_days_visit_columns(
+    settled: Runtime, monkeypatch: pytest.MonkeyPatch, assignment: str
+) -> None:
+    """A late visit on a day whose visit columns are stored (and kept in memory) shows in
+    the filters answered from them."""
+    run_jobs(settled)
+    with settled.transaction() as s:
+        assert_like_raw(s, OTHER)  # DAY1's visit columns read, stored and kept
+    monkeypatch.setattr(rollups, "PERSIST_SECONDS", 3600.0)
+    ingest(settled, [[row("late", at(DAY1, 20), "/late", country="FR")]])  # a Firefox visit
+    with settled.transaction() as s:
+        assert_like_raw(s, OTHER)
+
+
 def test_co5_another_sites_batch_never_writes_what_a_recompute_made_stale(
     settled: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
