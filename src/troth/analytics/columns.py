@@ -313,9 +313,9 @@ def _ints(values: list[int]) -> Codes:
     return np.array(values, dtype=np.int32)
 
 
-def recoded(block: VisitColumns, own: Vocabulary, into: Vocabulary) -> VisitColumns:
-    """A block coded by `own`, coded by `into` instead."""
-    recode = into.recoder(own.strings)
+def recoded(block: VisitColumns, strings: Sequence[str], into: Vocabulary) -> VisitColumns:
+    """A block coded by the places of `strings`, coded by `into` instead."""
+    recode = into.recoder(strings)
     return VisitColumns(
         block.day, block.visit_id, block.visitor,
         {name: recode[codes] for name, codes in block.coded.items()},
@@ -390,17 +390,15 @@ def decode(day: dt.date, data: bytes, vocabulary: Vocabulary) -> VisitColumns:
     """A stored block, its codes translated into `vocabulary`."""
     stream = io.BytesIO(lz4.frame.decompress(data[len(FORMAT) :]))
     arrays = {name: np.lib.format.read_array(stream, allow_pickle=False) for name in _NAMES}
-    recode = vocabulary.recoder(json.loads(arrays.pop("strings").tobytes()))
+    strings = json.loads(arrays.pop("strings").tobytes())
 
     def entries(kind: str) -> Entries:
-        return Entries(
-            arrays[f"{kind}_visit"], recode[arrays[f"{kind}_code"]], arrays[f"{kind}_first"],
-            arrays[f"{kind}_second"],
-        )  # fmt: skip
+        return Entries(*(arrays[f"{kind}_{field}"] for field in _FIELDS))
 
-    return VisitColumns(
+    stored = VisitColumns(
         day, arrays["visit_id"], arrays["visitor"],
-        {name: recode[arrays[f"coded_{name}"]] for name in CODED},
+        {name: arrays[f"coded_{name}"] for name in CODED},
         arrays["pageviews"], arrays["events"], arrays["bounces"], arrays["duration_us"],
         entries("pages"), entries("custom"),
     )  # fmt: skip
+    return recoded(stored, strings, vocabulary)

@@ -31,13 +31,13 @@ from troth.analytics.fanout import Fanned, SubKey, fan_out
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.raw import RawVisit, day_start
-from troth.analytics.sessions import FAR
 from troth.analytics.sketches import DaySketches
 from troth.analytics.visits import Counts, Key, utc
 from troth.jobs import queue
 from troth.jobs.registry import registry
 
 JOB_KIND = "analytics.settle_day"
+FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 log = logging.getLogger(__name__)
 
 

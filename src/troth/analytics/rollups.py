@@ -133,7 +133,7 @@ def place_final(
         block = columns.from_visits(day, found, words)  # final: they change no more
         visitors = [v.visitor_key for v in found]
         if ready[day]:
-            block = columns.concat([block, *(columns.recoded(f.columns, f.words, words)
+            block = columns.concat([block, *(columns.recoded(f.columns, f.words.strings, words)
                                              for f in ready[day])])  # fmt: skip
             visitors += [key for f in ready[day] for key in f.visitors]
         if day in built:

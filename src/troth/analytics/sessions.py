@@ -35,7 +35,6 @@ LONGEST_VISIT = dt.timedelta(hours=24)
 """How far back a rebuild looks for the start of an open visit."""
 LATE = dt.timedelta(minutes=10)
 NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
-FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 SORTED_FROM = 64
 SORTED_SPAN = GAP
 """A site's batch of at least `SORTED_FROM` events spanning at least `SORTED_SPAN` is assigned

@@ -153,6 +153,7 @@ def test_co5_a_batch_of_whole_visits_builds_no_visit_objects() -> None:
     got = assign(site, events, 0, ids.__next__)
     assert [len(block.columns) for block in got.blocks] == [2]
     assert list(site.by_visitor) == ["v2"]  # 4 hours later: still open
+    assert [visit.visitor_key for visit in site.opened] == ["v2"]  # the others: columns only
     first = got.blocks[0]
     assert first.visitors == ["v0", "v1"]
     assert first.columns.pageviews.tolist() == [1, 1]
