@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -93,12 +92,12 @@ def runtime(db_engine: Engine, tmp_path: Path) -> Iterator[Runtime]:
 
 
 @pytest.fixture(params=["event by event", "sorted"])
-def assignment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def assignment(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every batch's visits assigned event by event, or by sorting the batch
     (`sorted_batch.py`), whatever its size."""
-    from troth.analytics import sessions
+    # Imported here: the support module registers the analytics ingest hooks, which tests
+    # that do not ask for them must not get from this file.
+    from tests.unit.analytics.support import assigned
 
-    sorted_from = 1 if request.param == "sorted" else 10**9
-    monkeypatch.setattr(sessions, "SORTED_FROM", sorted_from)
-    monkeypatch.setattr(sessions, "SORTED_SPAN", dt.timedelta(0))
-    return str(request.param)
+    with assigned(str(request.param)):
+        yield str(request.param)

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from tests.unit.analytics.support import SITE, clean, ingest, row
-from troth.analytics import queries, raw, recompute, repository, rollups, sessions
+from tests.unit.analytics.support import SITE, assigned, clean, ingest, row
+from troth.analytics import queries, raw, recompute, repository, rollups
 from troth.analytics.models import Rollup
 from troth.analytics.queries import DIMENSIONS, Filters, Period
 from troth.collect.models import StoredEvent
@@ -145,7 +145,7 @@ def erase(runtime: Runtime) -> None:
     seed=st.integers(0, 10**6),
     persist_each_batch=st.booleans(),
     build_after=st.integers(-1, 5),
-    sorted_from=st.sampled_from([1, 10**9]),
+    how=st.sampled_from(["sorted", "event by event"]),
 )
 def test_co5_rollups_equal_raw_events_and_after_erasure(
     runtime: Runtime,
@@ -153,29 +153,24 @@ def test_co5_rollups_equal_raw_events_and_after_erasure(
     seed: int,
     persist_each_batch: bool,
     build_after: int,
-    sorted_from: int,
+    how: str,
 ) -> None:
     """With persist_each_batch, final visits are written with each batch (to their day's
     waiting blocks); without it only some batches write, and until then queries read them from
     raw events. After batch `build_after` the jobs queued as days settled run (their pair
     rollups are built). Batches are assigned by sorting them (`sorted_batch.py`) or event by
-    event, as `sorted_from` says."""
+    event, as `how` says."""
     rng = random.Random(seed)
-    saved = sessions.SORTED_FROM, sessions.SORTED_SPAN
-    sessions.SORTED_FROM, sessions.SORTED_SPAN = sorted_from, dt.timedelta(0)
-    try:
-        with fresh_site(runtime, 0.0 if persist_each_batch else 3600.0):
-            for n, batch in enumerate(split(build(specs, seed), seed)):
-                if not persist_each_batch:  # some batches write what is pending, most do not
-                    rollups.PERSIST_SECONDS = 0.0 if rng.random() < 0.3 else 3600.0
-                ingest(runtime, [batch])
-                if n == build_after:
-                    run_settle_jobs(runtime)
-            assert_same(runtime)
-            erase(runtime)
-            assert_same(runtime)
-    finally:
-        sessions.SORTED_FROM, sessions.SORTED_SPAN = saved
+    with assigned(how), fresh_site(runtime, 0.0 if persist_each_batch else 3600.0):
+        for n, batch in enumerate(split(build(specs, seed), seed)):
+            if not persist_each_batch:  # some batches write what is pending, most do not
+                rollups.PERSIST_SECONDS = 0.0 if rng.random() < 0.3 else 3600.0
+            ingest(runtime, [batch])
+            if n == build_after:
+                run_settle_jobs(runtime)
+        assert_same(runtime)
+        erase(runtime)
+        assert_same(runtime)
 
 
 def test_co5_a_late_event_on_a_settled_day_reaches_a_cached_dashboard(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 import troth.analytics  # noqa: F401  (registers the ingest hooks)
-from troth.analytics import column_days, columns, pair_days, raw, rollups
+from troth.analytics import column_days, columns, pair_days, raw, rollups, sessions
 from troth.analytics.figures import Period
 from troth.analytics.models import DayColumns, RecentVisits, Rollup, SiteState, Sketch
 from troth.analytics.visits import Counts, Key, Visit, named, utc
@@ -93,3 +94,16 @@ def write_unfiltered(session: Session, state: SiteState, days: Sequence[dt.date]
         visitors = [v.visitor_key for v in final]
         pair_days.add_block(session, state.site, block, visitors, words, unfiltered=True,
                             pairs=False)  # fmt: skip
+
+
+@contextmanager
+def assigned(how: str) -> Iterator[None]:
+    """Every batch's visits assigned "sorted" (`sorted_batch.py`) or "event by event",
+    whatever its size and span."""
+    saved = sessions.SORTED_FROM, sessions.SORTED_SPAN
+    sessions.SORTED_FROM = 1 if how == "sorted" else 10**9
+    sessions.SORTED_SPAN = dt.timedelta(0)
+    try:
+        yield
+    finally:
+        sessions.SORTED_FROM, sessions.SORTED_SPAN = saved
