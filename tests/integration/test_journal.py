@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,60 +62,54 @@ def test_records_round_trip_and_a_torn_tail_is_ignored() -> None:
     assert list(read_records(bytes(corrupt))) == [b"one"]
 
 
-def test_concurrent_appends_share_fsyncs_and_all_land(tmp_path: Path) -> None:
+def test_appends_of_one_loop_turn_share_one_write_and_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     writer = JournalWriter(tmp_path, seal_after=60)
-    writes = 0
-    original = writer._write
+    syncs: list[int] = []  # how many records were on disk at each fsync
+    original = Segment.sync
 
-    def counting(data: bytes) -> None:
-        nonlocal writes
-        writes += 1
-        original(data)
+    def counting(self: Segment) -> None:
+        original(self)
+        syncs.append(len(list(read_records(self.path.read_bytes()))))
 
-    writer._write = counting  # type: ignore[method-assign]
+    monkeypatch.setattr(Segment, "sync", counting)
 
     async def main() -> None:
         await asyncio.gather(*(writer.append([event(n)]) for n in range(200)))
+        await writer.append([event(200), event(201)])
 
     run(main())
     writer.close()
-    segments = list(tmp_path.glob(f"*{SEALED_SUFFIX}"))
-    payloads = [p for seg in segments for p in read_records(seg.read_bytes())]
-    assert len(payloads) == 200
-    assert writes < 200  # group commit: one fsync served many requests
+    assert syncs == [200, 202]  # group commit: one fsync for the whole turn, then one more
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_records(segment.read_bytes())) == [event(n) for n in range(202)]
 
 
-def test_a_batch_does_not_wait_for_the_previous_batchs_fsync(
+def test_no_request_is_answered_before_the_fsync_that_covers_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    release = threading.Event()
+    writer = JournalWriter(tmp_path, seal_after=60)
+    requests: list[asyncio.Future[None]] = []
+    answered_at_sync: list[int] = []
     original = Segment.sync
-    syncs = 0
 
-    def first_one_slow(self: Segment) -> None:
-        nonlocal syncs
-        syncs += 1
-        if syncs == 1:
-            release.wait(10)
+    def watching(self: Segment) -> None:
+        answered_at_sync.append(sum(request.done() for request in requests))
         original(self)
 
-    monkeypatch.setattr(Segment, "sync", first_one_slow)
-    writer = JournalWriter(tmp_path, seal_after=60)
+    monkeypatch.setattr(Segment, "sync", watching)
 
     async def main() -> None:
-        first = asyncio.ensure_future(writer.append([event(1)]))
-        await asyncio.sleep(0.1)  # the first batch is in its fsync
-        await asyncio.wait_for(writer.append([event(2)]), timeout=5)
-        assert not first.done()  # answered only after its own fsync
-        writer.rotate(force=True)  # not sealed while an fsync on it is in flight
-        assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
-        release.set()
-        await first
+        for wave in range(3):
+            requests.extend(
+                asyncio.ensure_future(writer.append([event(10 * wave + n)])) for n in range(10)
+            )
+            await asyncio.gather(*requests)
 
     run(main())
     writer.close()
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_records(segment.read_bytes())) == [event(1), event(2)]
+    assert answered_at_sync == [0, 10, 20]  # each wave waited for its own fsync
 
 
 def test_co3_ingest_moves_sealed_segments_into_the_events_table(runtime: Runtime) -> None:

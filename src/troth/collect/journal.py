@@ -1,7 +1,8 @@
 """The collector's journal: where an event becomes durable before the request is answered.
 
 Each serving process appends to its own segment file and fsyncs once per batch (group
-commit): every request waiting in a batch is acknowledged after that one fsync. Segments
+commit): the records appended in one turn of the event loop are written and fsynced together,
+and every request waiting on them is acknowledged after that one fsync. Segments
 are sealed (renamed *.open -> *.seg) every `seal_after` seconds or `max_bytes`; the ingester
 moves sealed segments into the database. No database lock is taken on the request path, so
 any number of processes can collect into one SQLite file.
@@ -13,7 +14,6 @@ tail (a crash mid-write, never acknowledged) fails its CRC and is ignored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import itertools
 import logging
@@ -30,8 +30,6 @@ HEADER = struct.Struct("<II")
 NEW_SUFFIX = ".new"
 OPEN_SUFFIX = ".open"
 SEALED_SUFFIX = ".seg"
-FLUSHERS = 2
-"""Flusher threads per writer: a batch need not wait for the previous batch's fsync to end."""
 _counter = itertools.count()
 log = logging.getLogger(__name__)
 _writers: weakref.WeakSet[JournalWriter] = weakref.WeakSet()
@@ -105,40 +103,31 @@ class Segment:
 class JournalWriter:
     """Group commit for one process: `await append(records)` returns once they are on disk.
 
-    Flusher threads loop: take everything appended since the last batch, write it, fdatasync,
-    then wake that batch's requests with one call into the event loop. Requests arriving
-    during an fsync form the next batch, which a second flusher writes and fsyncs without
-    waiting for the first fsync to end (a batch's fdatasync also covers every byte written
-    before it, so acknowledging it is sound). The loop thread never blocks on the disk and
-    pays a list append and a future per request. Sealing a segment (a rename and a
-    directory fsync) happens once its fsyncs are done, after its requests were answered;
-    opening the next one happens on a rotation thread.
+    The first append of an event-loop turn schedules a flush for the next turn; every record
+    appended until then joins it. The flush writes the batch with one write and one fdatasync
+    on the loop's own thread, then answers its requests. Requests that arrive during the
+    fdatasync wait in the socket buffers and form the next batch. No thread hands batches
+    back and forth: a request pays a future and a list append, and a batch one system call
+    pair. The cost is that the worker answers nothing else while the disk syncs (a fraction
+    of a millisecond on a healthy disk). Sealing a segment (a rename and a directory fsync)
+    and opening the next one happen on a rotation thread.
     """
 
     def __init__(
-        self,
-        directory: Path,
-        *,
-        seal_after: float = 0.5,
-        max_bytes: int = 8 << 20,
-        flushers: int = FLUSHERS,
+        self, directory: Path, *, seal_after: float = 0.5, max_bytes: int = 8 << 20
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.seal_after = seal_after
         self.max_bytes = max_bytes
-        self.flushers = flushers
         self._segment: Segment | None = None
         self._spare: Segment | None = None
         self._retired: list[Segment] = []  # to seal once nothing syncs them, under _lock
-        self._lock = threading.Lock()  # segments: the flushers and the rotation thread
-        self._queued = threading.Condition(threading.Lock())
-        self._pending: list[bytes] = []  # framed records not yet written, under _queued
+        self._lock = threading.Lock()  # segments: the loop's flush and the rotation thread
+        self._pending: list[bytes] = []  # framed records of the next flush
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
-        self._idle = 0  # flushers waiting for work, under _queued
-        self._threads: list[threading.Thread] = []  # live flushers, under _queued
-        self._closed = threading.Event()  # stops the rotation thread and idle flushers
+        self._closed = threading.Event()  # stops the rotation thread
         self._rotator = threading.Thread(target=self._rotate_forever, daemon=True)
         self._rotator.start()
         _writers.add(self)
@@ -146,46 +135,27 @@ class JournalWriter:
     async def append(self, payloads: list[bytes]) -> None:
         """Returns once the records are fsynced."""
         loop = asyncio.get_running_loop()
+        if not self._waiters:
+            self._loop = loop
+            loop.call_soon(self._flush)
+        elif loop is not self._loop:
+            raise RuntimeError("a journal writer serves one event loop at a time")
         waiter = loop.create_future()
-        records = [frame(p) for p in payloads]
-        with self._queued:
-            if not self._waiters:
-                self._loop = loop
-                if self._idle:
-                    self._queued.notify()
-                elif len(self._threads) < self.flushers:
-                    thread = threading.Thread(target=self._flush_forever, daemon=True)
-                    self._threads.append(thread)
-                    thread.start()
-            elif loop is not self._loop:
-                raise RuntimeError("a journal writer serves one event loop at a time")
-            self._pending += records
-            self._waiters.append(waiter)
+        self._pending += map(frame, payloads)
+        self._waiters.append(waiter)
         await waiter
 
-    def _flush_forever(self) -> None:
-        queued = self._queued
-        while True:
-            with queued:
-                while not self._waiters:
-                    if self._closed.is_set():
-                        self._threads.remove(threading.current_thread())
-                        return  # the next append starts another
-                    self._idle += 1
-                    queued.wait()
-                    self._idle -= 1
-                data = b"".join(self._pending)
-                waiters, loop = self._waiters, self._loop
-                self._pending, self._waiters = [], []
-            assert loop is not None
-            error: Exception | None = None
-            try:
-                self._write(data)
-            except Exception as exc:  # the requests fail; the thread lives on
-                error = exc
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                loop.call_soon_threadsafe(_settle, waiters, error)
-            self._seal_retired()
+    def _flush(self) -> None:
+        """On the event loop: write and fsync this turn's records, then answer their requests."""
+        data = b"".join(self._pending)
+        waiters = self._waiters
+        self._pending, self._waiters = [], []
+        error: Exception | None = None
+        try:
+            self._write(data)
+        except Exception as exc:  # this batch's requests fail; the next batch tries again
+            error = exc
+        _settle(waiters, error)
 
     def _write(self, data: bytes) -> None:
         with self._lock:
@@ -248,16 +218,12 @@ class JournalWriter:
             )
             if segment is not None and segment.size and (force or old_enough):
                 self._retire(segment)
-        self._seal_retired()  # one still syncing is sealed by its flusher
+        self._seal_retired()  # one still syncing is sealed on the next tick
 
     def close(self) -> None:
         """Seal what is open (at shutdown, and in tests), so the ingester takes it at once."""
-        with self._queued:
-            self._closed.set()
-            self._queued.notify_all()
-            flushers = list(self._threads)
-        for flusher in flushers:
-            flusher.join()  # they stop once everything queued is written
+        self._closed.set()
+        self._rotator.join()
         self.rotate(force=True)
         with self._lock:
             spare, self._spare = self._spare, None
@@ -266,7 +232,7 @@ class JournalWriter:
 
 
 def _settle(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:
-    """On the event loop: answer every request of one batch."""
+    """Answer every request of one batch."""
     for waiter in waiters:
         if waiter.done():  # its request was cancelled (the client went away)
             continue
