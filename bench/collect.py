@@ -117,6 +117,8 @@ class Result:
     half: Load | None = None
     half_rate: float = 0.0
     scripts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    peak_rss_mib: tuple[float, float] = (0.0, 0.0)
+    """The largest worker's and the parent's peak resident memory, after both loads."""
 
 
 # ---------------------------------------------------------------- traffic
@@ -260,6 +262,16 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident set (VmHWM), in MiB; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else 0.0
 
 
 def postgres_pids() -> list[int]:
@@ -517,6 +529,8 @@ def measure(
             if server.is_troth:
                 half.stored = settled_count(server) - before
             result.half, result.half_rate = half, rate
+        workers = max((peak_rss_mib(p) for p in worker_pids(proc.pid)), default=0.0)
+        result.peak_rss_mib = (workers, peak_rss_mib(proc.pid))
     return result
 
 
@@ -588,18 +602,21 @@ def print_round(results: list[Result], options: Options, disk: tuple[float, floa
     )
     print(
         "| server | req/s | × ceiling | p50 ms | p99 ms | stored/acked "
-        "| cpu s: workers/parent/pg/wrk/others | check |"
+        "| cpu s: workers/parent/pg/wrk/others | worker µs/answer "
+        "| peak RSS MiB: worker/parent | check |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |")
     for r in results:
         f = r.full
         share = f"{f.rps / ceiling:.2f}" if ceiling else "-"
         stored = f"{f.stored}/{f.requests}" if f.stored is not None else f"-/{f.requests}"
         keys = ("workers", "parent", "postgres", "client", "others")
         cpu = "/".join(f"{f.cpu.get(k, 0):.1f}" for k in keys)
+        per_answer = f.cpu.get("workers", 0) / f.requests * 1e6 if f.requests else 0.0
+        rss = "/".join(f"{mib:.0f}" for mib in r.peak_rss_mib)
         print(
             f"| {r.server} | {f.rps:,.0f} | {share} | {f.p50_ms:.2f} | {f.p99_ms:.2f} "
-            f"| {stored} | {cpu} | {verdict(r)} |"
+            f"| {stored} | {cpu} | {per_answer:.0f} | {rss} | {verdict(r)} |"
         )
     for r in results:
         if r.half:
