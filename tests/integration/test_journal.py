@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,14 +67,21 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = JournalWriter(tmp_path, seal_after=60)
+    writes = 0
     syncs: list[int] = []  # how many records were on disk at each fsync
-    original = Segment.sync
+    original_write, original_sync = Segment.write, Segment.sync
 
-    def counting(self: Segment) -> None:
-        original(self)
+    def counting_write(self: Segment, data: bytes) -> None:
+        nonlocal writes
+        writes += 1
+        original_write(self, data)
+
+    def counting_sync(self: Segment) -> None:
+        original_sync(self)
         syncs.append(len(list(read_records(self.path.read_bytes()))))
 
-    monkeypatch.setattr(Segment, "sync", counting)
+    monkeypatch.setattr(Segment, "write", counting_write)
+    monkeypatch.setattr(Segment, "sync", counting_sync)
 
     async def main() -> None:
         await asyncio.gather(*(writer.append([event(n)]) for n in range(200)))
@@ -81,35 +89,112 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
 
     run(main())
     writer.close()
-    assert syncs == [200, 202]  # group commit: one fsync for the whole turn, then one more
+    assert (writes, syncs) == (2, [200, 202])  # group commit: the whole turn, then one more
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
     assert list(read_records(segment.read_bytes())) == [event(n) for n in range(202)]
 
 
-def test_no_request_is_answered_before_the_fsync_that_covers_it(
+def test_a_failed_fsync_fails_its_whole_batch_and_retires_the_segment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = JournalWriter(tmp_path, seal_after=60)
-    requests: list[asyncio.Future[None]] = []
-    answered_at_sync: list[int] = []
     original = Segment.sync
+    calls = 0
 
-    def watching(self: Segment) -> None:
-        answered_at_sync.append(sum(request.done() for request in requests))
+    def first_one_fails(self: Segment) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError(5, "Input/output error")
         original(self)
 
-    monkeypatch.setattr(Segment, "sync", watching)
+    monkeypatch.setattr(Segment, "sync", first_one_fails)
+    writer = JournalWriter(tmp_path, seal_after=60)
 
-    async def main() -> None:
-        for wave in range(3):
-            requests.extend(
-                asyncio.ensure_future(writer.append([event(10 * wave + n)])) for n in range(10)
-            )
-            await asyncio.gather(*requests)
+    async def main() -> list[BaseException | None]:
+        failed = await asyncio.gather(
+            *(writer.append([event(n)]) for n in range(5)), return_exceptions=True
+        )
+        await writer.append([event(5)])
+        return list(failed)
 
-    run(main())
+    assert all(isinstance(result, OSError) for result in run(main()))  # none acknowledged
     writer.close()
-    assert answered_at_sync == [0, 10, 20]  # each wave waited for its own fsync
+    _failed, second = sorted(tmp_path.glob(f"*{SEALED_SUFFIX}"))
+    # A later fsync of the failed file could succeed without the failed batch's pages.
+    assert list(read_records(second.read_bytes())) == [event(5)]
+
+
+def _hold_fsyncs(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make fsyncs wait until released; returns (an fsync has started, release)."""
+    started, release = threading.Event(), threading.Event()
+    original = Segment.sync
+
+    def held(self: Segment) -> None:
+        started.set()
+        release.wait(10)
+        original(self)
+
+    monkeypatch.setattr(Segment, "sync", held)
+    return started, release
+
+
+def test_a_segment_is_not_sealed_while_an_fsync_on_it_is_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = _hold_fsyncs(monkeypatch)
+    writer = JournalWriter(tmp_path, seal_after=60)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answered = pool.submit(asyncio.run, writer.append([event(1)]))
+        assert started.wait(10)
+        writer.rotate(force=True)  # the rotation thread's move, during the loop's fsync
+        assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
+        release.set()
+        answered.result(10)
+    writer.close()
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_records(segment.read_bytes())) == [event(1)]
+
+
+def test_close_waits_for_an_fsync_in_flight_and_seals_its_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = _hold_fsyncs(monkeypatch)
+    writer = JournalWriter(tmp_path, seal_after=60)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answered = pool.submit(asyncio.run, writer.append([event(1)]))
+        assert started.wait(10)
+        closing = threading.Thread(target=writer.close)
+        closing.start()
+        closing.join(0.2)
+        assert closing.is_alive()  # waiting for the fsync, not sealing under it
+        release.set()
+        closing.join(10)
+        answered.result(10)
+    assert [p.suffix for p in tmp_path.iterdir()] == [SEALED_SUFFIX]
+
+
+def test_records_left_by_a_closed_loop_are_written_by_the_next_append(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, seal_after=60)
+
+    def abandoned() -> None:  # a loop that stops before its flush runs, then closes
+        loop = asyncio.new_event_loop()
+        waiting = writer.append([event(1)])
+
+        def start() -> None:
+            waiting.send(None)  # runs up to its wait; the flush it scheduled never runs
+            loop.stop()
+
+        loop.call_soon(start)
+        loop.run_forever()
+        loop.close()
+        waiting.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(abandoned).result()
+    run(writer.append([event(2)]))
+    writer.close()
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_records(segment.read_bytes())) == [event(1), event(2)]
 
 
 def test_co3_ingest_moves_sealed_segments_into_the_events_table(runtime: Runtime) -> None:

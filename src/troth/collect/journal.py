@@ -108,9 +108,9 @@ class JournalWriter:
     on the loop's own thread, then answers its requests. Requests that arrive during the
     fdatasync wait in the socket buffers and form the next batch. No thread hands batches
     back and forth: a request pays a future and a list append, and a batch one system call
-    pair. The cost is that the worker answers nothing else while the disk syncs (a fraction
-    of a millisecond on a healthy disk). Sealing a segment (a rename and a directory fsync)
-    and opening the next one happen on a rotation thread.
+    pair. The cost is that the worker answers nothing else (console, scripts, pixel) while
+    its disk syncs. Sealing segments (a rename and a directory fsync) and preparing the next
+    one happen on a rotation thread.
     """
 
     def __init__(
@@ -121,9 +121,11 @@ class JournalWriter:
         self.seal_after = seal_after
         self.max_bytes = max_bytes
         self._segment: Segment | None = None
-        self._spare: Segment | None = None
+        self._spare: Segment | None = Segment(directory)  # the first flush opens nothing
         self._retired: list[Segment] = []  # to seal once nothing syncs them, under _lock
         self._lock = threading.Lock()  # segments: the loop's flush and the rotation thread
+        self._synced = threading.Condition(self._lock)  # a segment's last fsync ended
+        self._batch = threading.Lock()  # the three below: appends and the flush's hand-over
         self._pending: list[bytes] = []  # framed records of the next flush
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
@@ -135,27 +137,41 @@ class JournalWriter:
     async def append(self, payloads: list[bytes]) -> None:
         """Returns once the records are fsynced."""
         loop = asyncio.get_running_loop()
-        if not self._waiters:
-            self._loop = loop
-            loop.call_soon(self._flush)
-        elif loop is not self._loop:
-            raise RuntimeError("a journal writer serves one event loop at a time")
         waiter = loop.create_future()
-        self._pending += map(frame, payloads)
-        self._waiters.append(waiter)
+        records = [frame(p) for p in payloads]
+        with self._batch:
+            if self._waiters and loop is not self._loop:
+                self._take_over_from(loop)
+            if not self._waiters:
+                self._loop = loop
+                loop.call_soon(self._flush)
+            self._pending += records
+            self._waiters.append(waiter)
         await waiter
+
+    def _take_over_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Under _batch: another loop holds a batch. Refused while that loop lives; once it is
+        closed its flush will never run, so its records are written here (nobody waits)."""
+        assert self._loop is not None
+        if not self._loop.is_closed():
+            raise RuntimeError("a journal writer serves one event loop at a time")
+        stale, self._pending, self._waiters = self._pending, [], []
+        self._write(b"".join(stale))
 
     def _flush(self) -> None:
         """On the event loop: write and fsync this turn's records, then answer their requests."""
-        data = b"".join(self._pending)
-        waiters = self._waiters
-        self._pending, self._waiters = [], []
+        with self._batch:
+            data = b"".join(self._pending)
+            waiters = self._waiters
+            self._pending, self._waiters = [], []
         error: Exception | None = None
         try:
             self._write(data)
         except Exception as exc:  # this batch's requests fail; the next batch tries again
             error = exc
         _settle(waiters, error)
+        if self._closed.is_set():  # a batch that was still pending when close() ran
+            self.rotate(force=True)
 
     def _write(self, data: bytes) -> None:
         with self._lock:
@@ -173,15 +189,24 @@ class JournalWriter:
             segment.syncing += 1
         try:
             segment.sync()
+        except OSError:
+            # After a failed fdatasync the kernel may mark the pages clean, and a later
+            # fsync of the same file would succeed without them: no more batches go here.
+            with self._lock:
+                self._retire(segment)
+            raise
         finally:
             with self._lock:
                 segment.syncing -= 1
+                if not segment.syncing:
+                    self._synced.notify_all()
 
     def _retire(self, segment: Segment) -> None:
         """Under _lock: no more writes go to this segment; it is sealed once synced."""
         if self._segment is segment:
             self._segment = None
-        self._retired.append(segment)
+        if segment not in self._retired:
+            self._retired.append(segment)
 
     def _seal_retired(self) -> None:
         with self._lock:
@@ -220,11 +245,18 @@ class JournalWriter:
                 self._retire(segment)
         self._seal_retired()  # one still syncing is sealed on the next tick
 
-    def close(self) -> None:
-        """Seal what is open (at shutdown, and in tests), so the ingester takes it at once."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Seal what is open (at shutdown, and in tests), so the ingester takes it at once.
+
+        Waits for an fsync in flight on the loop's thread, so its segment is sealed too; a
+        batch still pending then is sealed by its own flush."""
         self._closed.set()
         self._rotator.join()
-        self.rotate(force=True)
+        with self._lock:
+            if self._segment is not None and self._segment.size:
+                self._retire(self._segment)
+            self._synced.wait_for(lambda: not any(s.syncing for s in self._retired), timeout)
+        self._seal_retired()
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None:
