@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,8 +125,10 @@ def test_a_failed_fsync_fails_its_whole_batch_and_retires_the_segment(
     assert list(read_records(second.read_bytes())) == [event(5)]
 
 
-def _hold_fsyncs(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
-    """Make fsyncs wait until released; returns (an fsync has started, release)."""
+@contextlib.contextmanager
+def _mid_fsync(writer: JournalWriter, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """One append, on a loop of its own, held inside its fsync until the yielded event is set;
+    on leaving, the append has been answered."""
     started, release = threading.Event(), threading.Event()
     original = Segment.sync
 
@@ -135,21 +138,23 @@ def _hold_fsyncs(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thre
         original(self)
 
     monkeypatch.setattr(Segment, "sync", held)
-    return started, release
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answered = pool.submit(asyncio.run, writer.append([event(1)]))
+        assert started.wait(10)
+        try:
+            yield release
+        finally:
+            release.set()
+        answered.result(10)
 
 
 def test_a_segment_is_not_sealed_while_an_fsync_on_it_is_in_flight(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started, release = _hold_fsyncs(monkeypatch)
     writer = JournalWriter(tmp_path, seal_after=60)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        answered = pool.submit(asyncio.run, writer.append([event(1)]))
-        assert started.wait(10)
+    with _mid_fsync(writer, monkeypatch):
         writer.rotate(force=True)  # the rotation thread's move, during the loop's fsync
         assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
-        release.set()
-        answered.result(10)
     writer.close()
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
     assert list(read_records(segment.read_bytes())) == [event(1)]
@@ -158,18 +163,14 @@ def test_a_segment_is_not_sealed_while_an_fsync_on_it_is_in_flight(
 def test_close_waits_for_an_fsync_in_flight_and_seals_its_segment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started, release = _hold_fsyncs(monkeypatch)
     writer = JournalWriter(tmp_path, seal_after=60)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        answered = pool.submit(asyncio.run, writer.append([event(1)]))
-        assert started.wait(10)
+    with _mid_fsync(writer, monkeypatch) as release:
         closing = threading.Thread(target=writer.close)
         closing.start()
         closing.join(0.2)
         assert closing.is_alive()  # waiting for the fsync, not sealing under it
         release.set()
         closing.join(10)
-        answered.result(10)
     assert [p.suffix for p in tmp_path.iterdir()] == [SEALED_SUFFIX]
 
 
