@@ -164,14 +164,30 @@ def test_close_waits_for_an_fsync_in_flight_and_seals_its_segment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = JournalWriter(tmp_path, seal_after=60)
+    monkeypatch.setattr(writer, "rotate", lambda **_: None)  # only close() may seal
     with _mid_fsync(writer, monkeypatch) as release:
         closing = threading.Thread(target=writer.close)
         closing.start()
         closing.join(0.2)
         assert closing.is_alive()  # waiting for the fsync, not sealing under it
         release.set()
-        closing.join(10)
+        closing.join(5)
+        assert not closing.is_alive()  # woken by the fsync's end, not by its timeout
     assert [p.suffix for p in tmp_path.iterdir()] == [SEALED_SUFFIX]
+
+
+def test_a_second_live_loop_is_refused_while_the_first_one_flushes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = JournalWriter(tmp_path, seal_after=60)
+    with (
+        _mid_fsync(writer, monkeypatch),
+        pytest.raises(RuntimeError, match="one event loop at a time"),
+    ):
+        run(writer.append([event(2)]))
+    writer.close()
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_records(segment.read_bytes())) == [event(1)]
 
 
 def test_records_left_by_a_closed_loop_are_written_by_the_next_append(tmp_path: Path) -> None:
@@ -269,3 +285,4 @@ def test_a_failed_write_fails_every_waiting_request(
 
     results = run(main())
     assert all(isinstance(r, OSError) for r in results)
+    writer.close()

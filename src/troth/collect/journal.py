@@ -125,10 +125,11 @@ class JournalWriter:
         self._retired: list[Segment] = []  # to seal once nothing syncs them, under _lock
         self._lock = threading.Lock()  # segments: the loop's flush and the rotation thread
         self._synced = threading.Condition(self._lock)  # a segment's last fsync ended
-        self._batch = threading.Lock()  # the three below: appends and the flush's hand-over
+        self._batch = threading.Lock()  # the four below: appends and the flush's hand-over
         self._pending: list[bytes] = []  # framed records of the next flush
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
+        self._flushing = False  # that loop is writing and syncing a batch
         self._closed = threading.Event()  # stops the rotation thread
         self._rotator = threading.Thread(target=self._rotate_forever, daemon=True)
         self._rotator.start()
@@ -140,7 +141,7 @@ class JournalWriter:
         waiter = loop.create_future()
         records = [frame(p) for p in payloads]
         with self._batch:
-            if self._waiters and loop is not self._loop:
+            if (self._waiters or self._flushing) and loop is not self._loop:
                 self._take_over_from(loop)
             if not self._waiters:
                 self._loop = loop
@@ -150,7 +151,8 @@ class JournalWriter:
         await waiter
 
     def _take_over_from(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Under _batch: another loop holds a batch. Refused while that loop lives; once it is
+        """Under _batch: another loop holds a batch or is flushing one. Refused while that loop
+        lives (two loops syncing one file could each miss the other's write error); once it is
         closed its flush will never run, so its records are written here (nobody waits)."""
         assert self._loop is not None
         if not self._loop.is_closed():
@@ -164,11 +166,14 @@ class JournalWriter:
             data = b"".join(self._pending)
             waiters = self._waiters
             self._pending, self._waiters = [], []
+            self._flushing = True
         error: Exception | None = None
         try:
             self._write(data)
         except Exception as exc:  # this batch's requests fail; the next batch tries again
             error = exc
+        finally:
+            self._flushing = False
         _settle(waiters, error)
         if self._closed.is_set():  # a batch that was still pending when close() ran
             self.rotate(force=True)
