@@ -18,12 +18,19 @@ from sqlalchemy import func, select
 from troth.collect.event import Event
 from troth.collect.ingest import Ingester
 from troth.collect.journal import (
+    FREE_FOR_SECONDS,
+    FREE_SUFFIX,
+    MAX_FREE,
+    NEW_SUFFIX,
     OPEN_SUFFIX,
     SEALED_SUFFIX,
     JournalWriter,
     Segment,
+    drop_unused,
     frame,
     read_records,
+    read_segment,
+    recycle,
 )
 from troth.collect.models import StoredEvent
 from troth.runtime import Runtime
@@ -79,7 +86,7 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
 
     def counting_sync(self: Segment) -> None:
         original_sync(self)
-        syncs.append(len(list(read_records(self.path.read_bytes()))))
+        syncs.append(len(list(read_segment(self.path))))
 
     monkeypatch.setattr(Segment, "write", counting_write)
     monkeypatch.setattr(Segment, "sync", counting_sync)
@@ -92,7 +99,7 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
     writer.close()
     assert (writes, syncs) == (2, [200, 202])  # group commit: the whole turn, then one more
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_records(segment.read_bytes())) == [event(n) for n in range(202)]
+    assert list(read_segment(segment)) == [event(n) for n in range(202)]
 
 
 def test_a_failed_fsync_fails_its_whole_batch_and_retires_the_segment(
@@ -122,7 +129,7 @@ def test_a_failed_fsync_fails_its_whole_batch_and_retires_the_segment(
     writer.close()
     _failed, second = sorted(tmp_path.glob(f"*{SEALED_SUFFIX}"))
     # A later fsync of the failed file could succeed without the failed batch's pages.
-    assert list(read_records(second.read_bytes())) == [event(5)]
+    assert list(read_segment(second)) == [event(5)]
 
 
 @contextlib.contextmanager
@@ -157,7 +164,7 @@ def test_a_segment_is_not_sealed_while_an_fsync_on_it_is_in_flight(
         assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
     writer.close()
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_records(segment.read_bytes())) == [event(1)]
+    assert list(read_segment(segment)) == [event(1)]
 
 
 def test_close_waits_for_an_fsync_in_flight_and_seals_its_segment(
@@ -187,7 +194,7 @@ def test_a_second_live_loop_is_refused_while_the_first_one_flushes(
         run(writer.append([event(2)]))
     writer.close()
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_records(segment.read_bytes())) == [event(1)]
+    assert list(read_segment(segment)) == [event(1)]
 
 
 def test_records_left_by_a_closed_loop_are_written_by_the_next_append(tmp_path: Path) -> None:
@@ -211,7 +218,7 @@ def test_records_left_by_a_closed_loop_are_written_by_the_next_append(tmp_path: 
     run(writer.append([event(2)]))
     writer.close()
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_records(segment.read_bytes())) == [event(1), event(2)]
+    assert list(read_segment(segment)) == [event(1), event(2)]
 
 
 def test_co3_ingest_moves_sealed_segments_into_the_events_table(runtime: Runtime) -> None:
@@ -222,7 +229,7 @@ def test_co3_ingest_moves_sealed_segments_into_the_events_table(runtime: Runtime
     writer.close()
     assert ingester.run_once() == 25
     assert stored(runtime) == 25
-    assert list(ingester.directory.iterdir()) == []
+    assert [p.suffix for p in ingester.directory.iterdir()] == [FREE_SUFFIX]  # for reuse
     with runtime.transaction() as session:
         row = session.scalars(select(StoredEvent).order_by(StoredEvent.id)).first()
     assert row is not None
@@ -242,6 +249,7 @@ def test_a_segment_ingested_but_not_deleted_is_not_inserted_twice(runtime: Runti
     assert ingester.run_once() == 0
     assert stored(runtime) == 10
     assert not segment.exists()
+    assert [p.suffix for p in ingester.directory.iterdir()] == [FREE_SUFFIX]
 
 
 def test_a_segment_left_open_by_a_dead_writer_is_taken(runtime: Runtime) -> None:
@@ -250,6 +258,42 @@ def test_a_segment_left_open_by_a_dead_writer_is_taken(runtime: Runtime) -> None
     orphan.write_bytes(frame(event(1)) + frame(event(2)) + frame(event(3))[:7])
     assert ingester.run_once() == 2
     assert stored(runtime) == 2
+
+
+def test_a_recycled_segment_gives_back_only_its_new_records(runtime: Runtime) -> None:
+    ingester = Ingester.for_runtime(runtime)
+    first = JournalWriter(ingester.directory, seal_after=60)
+    run(first.append([event(n) for n in range(10)]))  # records of one length: an old
+    first.close()  # record would start exactly where a new one ends
+    assert ingester.run_once() == 10
+    (free,) = ingester.directory.glob(f"*{FREE_SUFFIX}")
+    inode = free.stat().st_ino
+
+    second = JournalWriter(ingester.directory, seal_after=60)  # its first segment reuses it
+    (reused,) = ingester.directory.glob(f"*{OPEN_SUFFIX}")
+    assert reused.stat().st_ino == inode
+    assert reused.stat().st_size > 0  # the old records are still in the file
+    run(second.append([event(n) for n in range(3)]))
+    second.close()
+    (segment,) = ingester.directory.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_segment(segment)) == [event(n) for n in range(3)]
+    assert ingester.run_once() == 3
+    assert stored(runtime) == 13
+
+
+def test_ingested_segments_kept_for_reuse_are_capped_and_expire(tmp_path: Path) -> None:
+    for n in range(MAX_FREE + 1):
+        (tmp_path / f"{n:020d}-1-000000-s{SEALED_SUFFIX}").write_bytes(frame(event(n)))
+        recycle(tmp_path / f"{n:020d}-1-000000-s{SEALED_SUFFIX}")
+    assert len(list(tmp_path.glob(f"*{FREE_SUFFIX}"))) == MAX_FREE
+    assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []  # the one over the cap: deleted
+    died_naming = tmp_path / f"00000000000000000001-2-000000-s{NEW_SUFFIX}"
+    died_naming.write_bytes(frame(event(1)))
+    now = died_naming.stat().st_mtime
+    drop_unused(tmp_path, now)
+    assert len(list(tmp_path.iterdir())) == MAX_FREE + 1  # none old enough yet
+    drop_unused(tmp_path, now + FREE_FOR_SECONDS + 1)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_idle_segment_is_sealed_without_more_traffic(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 One ingester runs per data directory (an flock on `ingest.lock` elects it among the serving
 processes). A segment's events and its name are committed in one transaction, so replaying
-a segment that was ingested but not yet deleted (a crash in between) inserts nothing.
+a segment that was ingested but not yet recycled (a crash in between) inserts nothing.
 Segments left open by a writer that died are taken too: their lock is free.
 """
 
@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from troth.collect.event_insert import insert_events
-from troth.collect.journal import OPEN_SUFFIX, SEALED_SUFFIX, read_records
+from troth.collect.journal import (
+    OPEN_SUFFIX,
+    SEALED_SUFFIX,
+    drop_unused,
+    read_segment,
+    recycle,
+)
 from troth.collect.models import IngestedSegment
 from troth.runtime import Runtime
 
@@ -98,6 +105,7 @@ class Ingester:
         return cls(runtime, directory)
 
     def ready_segments(self) -> list[Path]:
+        drop_unused(self.directory, time.time())
         for path in sorted(self.directory.glob(f"*{OPEN_SUFFIX}")):
             if _orphaned(path):
                 path.rename(path.with_suffix(SEALED_SUFFIX))
@@ -109,7 +117,7 @@ class Ingester:
         batch: list[tuple[Path, list[dict[str, Any]]]] = []
         size = 0
         for path in self.ready_segments():
-            rows = [decode(payload) for payload in read_records(path.read_bytes())]
+            rows = [decode(payload) for payload in read_segment(path)]
             batch.append((path, rows))
             size += len(rows)
             if size >= MAX_EVENTS_PER_TRANSACTION:
@@ -135,7 +143,7 @@ class Ingester:
                     [{"name": p.stem, "events": len(r), "ingested_at": now} for p, r in fresh],
                 )
         for path, _ in batch:
-            path.unlink(missing_ok=True)
+            recycle(path)
         return len(rows)
 
     def forget_old_segments(self, now: dt.datetime) -> None:

@@ -9,11 +9,18 @@ any number of processes can collect into one SQLite file.
 
 Record format: 4-byte little-endian length, 4-byte CRC-32 of the payload, payload. A torn
 tail (a crash mid-write, never acknowledged) fails its CRC and is ignored.
+
+Ingested segments are recycled (*.free) for a while rather than deleted: a writer overwrites
+one from the start, and an fdatasync of blocks the file already has writes no new file size
+and no block allocation, one device request fewer per batch than an appended file needs.
+So that the old records beyond the new ones are never read back, a segment's CRCs start
+from a seed derived from its own name; an old record fails that CRC and ends the segment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import itertools
 import logging
@@ -30,26 +37,81 @@ HEADER = struct.Struct("<II")
 NEW_SUFFIX = ".new"
 OPEN_SUFFIX = ".open"
 SEALED_SUFFIX = ".seg"
+FREE_SUFFIX = ".free"
+SEEDED_MARK = "-s"
+"""Ends the name of a segment whose CRCs are seeded by its name (older ones start from 0)."""
+MAX_FREE = 8
+"""Ingested segments kept for reuse; beyond this they are deleted."""
+MAX_RECYCLED_BYTES = 16 << 20
+FREE_FOR_SECONDS = 60.0
+"""How long an ingested segment may wait for reuse. Its events are already in the database,
+but a copy on disk should not outlive them by much (an erasure, say): then it is deleted."""
 _counter = itertools.count()
 log = logging.getLogger(__name__)
 _writers: weakref.WeakSet[JournalWriter] = weakref.WeakSet()
 
 
-def frame(payload: bytes) -> bytes:
-    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+def frame(payload: bytes, seed: int = 0) -> bytes:
+    return HEADER.pack(len(payload), zlib.crc32(payload, seed)) + payload
 
 
-def read_records(data: bytes) -> Iterator[bytes]:
-    """Every whole, intact record; stops at the first torn or corrupt one."""
+def read_records(data: bytes, seed: int = 0) -> Iterator[bytes]:
+    """Every whole, intact record; stops at the first torn, corrupt or stale one."""
     offset, end = 0, len(data)
     while offset + HEADER.size <= end:
         length, crc = HEADER.unpack_from(data, offset)
         start = offset + HEADER.size
         payload = data[start : start + length]
-        if len(payload) != length or zlib.crc32(payload) != crc:
+        if len(payload) != length or zlib.crc32(payload, seed) != crc:
             return
         yield payload
         offset = start + length
+
+
+def seed_of(name: str) -> int:
+    """The CRC seed of the segment with this name (without suffix)."""
+    return zlib.crc32(name.encode()) if name.endswith(SEEDED_MARK) else 0
+
+
+def read_segment(path: Path) -> Iterator[bytes]:
+    """The records of one segment file, however it was named."""
+    return read_records(path.read_bytes(), seed_of(path.stem))
+
+
+def recycle(path: Path) -> None:
+    """An ingested segment: kept for a writer to overwrite, or deleted."""
+    try:
+        kept = len(list(path.parent.glob(f"*{FREE_SUFFIX}")))
+        if kept < MAX_FREE and path.stat().st_size <= MAX_RECYCLED_BYTES:
+            os.utime(path)  # its wait for reuse starts now
+            path.rename(path.with_suffix(FREE_SUFFIX))
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def drop_unused(directory: Path, now: float) -> None:
+    """Delete segments kept for reuse longer than FREE_FOR_SECONDS, and segments a writer
+    died with before it named them (*.new: they may hold a recycled file's old records)."""
+    for suffix in (FREE_SUFFIX, NEW_SUFFIX):
+        for path in directory.glob(f"*{suffix}"):
+            with contextlib.suppress(FileNotFoundError):
+                if now - path.stat().st_mtime > FREE_FOR_SECONDS:
+                    path.unlink()
+
+
+def _reuse(directory: Path, fresh: Path) -> int | None:
+    """A descriptor of an ingested segment, renamed to `fresh`; None when there is none.
+
+    The rename is what claims a file: of several writers, one gets each."""
+    for free in sorted(directory.glob(f"*{FREE_SUFFIX}")):
+        try:
+            os.rename(free, fresh)
+        except FileNotFoundError:
+            continue
+        return os.open(fresh, os.O_WRONLY)
+    return None
 
 
 def fsync_directory(directory: Path) -> None:
@@ -64,11 +126,15 @@ class Segment:
     """One open segment file, locked by its writer so the ingester can tell it is alive."""
 
     def __init__(self, directory: Path) -> None:
-        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}"
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}{SEEDED_MARK}"
+        self.seed = seed_of(name)
         # Locked before it gets the name the ingester looks at, so a live segment is never
         # mistaken for one whose writer died.
         fresh = directory / f"{name}{NEW_SUFFIX}"
-        self.fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        fd = _reuse(directory, fresh)
+        if fd is None:
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.fd = fd
         fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.path = directory / f"{name}{OPEN_SUFFIX}"
         os.rename(fresh, self.path)
@@ -78,12 +144,13 @@ class Segment:
         self.syncing = 0  # fdatasyncs in flight (under the writer's lock): no closing until 0
 
     def write(self, data: bytes) -> None:
-        """Append (not yet durable: see `sync`)."""
+        """Append after the records written so far (not yet durable: see `sync`); in a
+        recycled file, over its old records."""
         view = memoryview(data)
         while view:
-            written = os.write(self.fd, view)
+            written = os.pwrite(self.fd, view, self.size)
+            self.size += written
             view = view[written:]
-        self.size += len(data)
 
     def sync(self) -> None:
         os.fdatasync(self.fd)
@@ -126,7 +193,7 @@ class JournalWriter:
         self._lock = threading.Lock()  # segments: the loop's flush and the rotation thread
         self._synced = threading.Condition(self._lock)  # a segment's last fsync ended
         self._batch = threading.Lock()  # the four below: appends and the flush's hand-over
-        self._pending: list[bytes] = []  # framed records of the next flush
+        self._pending: list[bytes] = []  # the records of the next flush
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
         self._flushing = False  # that loop is writing and syncing a batch
@@ -139,14 +206,13 @@ class JournalWriter:
         """Returns once the records are fsynced."""
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        records = [frame(p) for p in payloads]
         with self._batch:
             if (self._waiters or self._flushing) and loop is not self._loop:
                 self._take_over_from(loop)
             if not self._waiters:
                 self._loop = loop
                 loop.call_soon(self._flush)
-            self._pending += records
+            self._pending += payloads
             self._waiters.append(waiter)
         await waiter
 
@@ -158,18 +224,18 @@ class JournalWriter:
         if not self._loop.is_closed():
             raise RuntimeError("a journal writer serves one event loop at a time")
         stale, self._pending, self._waiters = self._pending, [], []
-        self._write(b"".join(stale))
+        self._write(stale)
 
     def _flush(self) -> None:
         """On the event loop: write and fsync this turn's records, then answer their requests."""
         with self._batch:
-            data = b"".join(self._pending)
+            payloads = self._pending
             waiters = self._waiters
             self._pending, self._waiters = [], []
             self._flushing = True
         error: Exception | None = None
         try:
-            self._write(data)
+            self._write(payloads)
         except Exception as exc:  # this batch's requests fail; the next batch tries again
             error = exc
         finally:
@@ -178,14 +244,16 @@ class JournalWriter:
         if self._closed.is_set():  # a batch that was still pending when close() ran
             self.rotate(force=True)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, payloads: list[bytes]) -> None:
         with self._lock:
             segment = self._segment
             if segment is None:
                 segment, self._spare = self._spare or Segment(self.directory), None
                 self._segment = segment
+            seed = segment.seed
             try:
-                segment.write(data)  # under the lock: batches land whole and in order
+                # Under the lock: batches land whole and in order.
+                segment.write(b"".join([frame(p, seed) for p in payloads]))
             except OSError:
                 self._retire(segment)  # a torn record ends what the ingester reads of it
                 raise
