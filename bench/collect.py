@@ -45,7 +45,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 EXAMPLE_POLICY = ROOT / "src" / "troth" / "policy" / "example.yaml"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 WORKERS = 2
-STACK = ["--workers", str(WORKERS), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+STACK = ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 SITE = "lumeninsights.example"
 CHROME = "Mozilla/5.0 ({os}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{v}.0.0.0 Safari/537.36"
 CHROME_OS = (
@@ -81,6 +81,9 @@ class Options:
     rounds: int
     profile: Path | None
     only: list[str]
+    workers: int = WORKERS
+    """uvicorn workers of the baseline apps (the ceiling)."""
+    troth_workers: int = WORKERS
 
 
 @dataclass
@@ -415,9 +418,13 @@ def settled_count(server: Server, timeout: float = 180.0) -> int:
     journal = server.data_dir / "collect" / "journal"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        # Each writer keeps one empty segment ready: only segments holding data are pending.
-        if not any(path.stat().st_size for path in journal.glob("*") if path.exists()):
-            return count_events(server)
+        # A writer seals its segment within a second of its last write, and the ingester
+        # takes sealed ones: settled once none is waiting and the count holds past that.
+        if not any(journal.glob("*.seg")):
+            count = count_events(server)
+            time.sleep(1.5)
+            if not any(journal.glob("*.seg")) and count_events(server) == count:
+                return count
         time.sleep(0.2)
     raise RuntimeError(f"the ingester did not catch up within {timeout:.0f} s")
 
@@ -437,7 +444,7 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f"drop database if exists {name} with (force)")
 
 
-def troth_server(name: str, label: str, work: Path, database_url: str) -> Server:
+def troth_server(name: str, label: str, work: Path, database_url: str, workers: int) -> Server:
     data_dir = work / name / "data"
     data_dir.mkdir(parents=True)
     env = {
@@ -445,7 +452,7 @@ def troth_server(name: str, label: str, work: Path, database_url: str) -> Server
         "TROTH_DATA_DIR": str(data_dir),
         "TROTH_KEY_DIR": str(work / name / "keys"),
         "TROTH_POLICY_FILE": str(EXAMPLE_POLICY),
-        "TROTH_WORKERS": str(WORKERS),
+        "TROTH_WORKERS": str(workers),
         "TROTH_DATABASE_URL": database_url,
     }
     make_master_key(env)
@@ -463,8 +470,9 @@ def make_master_key(env: dict[str, str]) -> None:
     )
 
 
-def baseline_server(name: str, label: str, app: str) -> Server:
-    command = [str(VENV_BIN / "uvicorn"), app, *STACK, "--host", "127.0.0.1"]
+def baseline_server(name: str, label: str, app: str, workers: int) -> Server:
+    command = [str(VENV_BIN / "uvicorn"), app, "--workers", str(workers), *STACK]
+    command += ["--host", "127.0.0.1"]
     return Server(name=name, label=label, command=command)
 
 
@@ -596,7 +604,8 @@ def print_round(results: list[Result], options: Options, disk: tuple[float, floa
     ceiling = next((r.full.rps for r in results if r.server.startswith("Starlette")), 0.0)
     print(
         f"\nwrk -t{options.threads} -c{options.connections} -d{options.duration}s "
-        f"(after {options.warmup}s warm-up), {WORKERS} uvicorn workers, uvloop + httptools; "
+        f"(after {options.warmup}s warm-up), uvicorn workers: {options.workers} for the "
+        f"baselines, {options.troth_workers} for Troth; uvloop + httptools; "
         f"load average {os.getloadavg()[0]:.1f}; fdatasync before the round: "
         f"p50 {disk[0]:.2f} ms, p99 {disk[1]:.2f} ms"
     )
@@ -676,6 +685,10 @@ def parse_options() -> Options:
         help="half load by wrk pacing each connection (default) or hey -q",
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS, help="uvicorn workers of the baseline apps"
+    )
+    parser.add_argument("--troth-workers", type=int, default=WORKERS, help="TROTH_WORKERS")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles here")
     parser.add_argument(
         "--only", nargs="*", default=["plain", "starlette", "troth-sqlite", "troth-postgres"]
@@ -685,7 +698,8 @@ def parse_options() -> Options:
         duration=args.duration, warmup=args.warmup, connections=args.connections,
         threads=args.threads, hey_workers=args.hey_workers, half_tool=args.half_tool,
         rounds=args.rounds,
-        profile=args.profile, only=args.only,
+        profile=args.profile, only=args.only, workers=args.workers,
+        troth_workers=args.troth_workers,
     )  # fmt: skip
 
 
@@ -722,13 +736,20 @@ def run_round(
     order = ["troth-sqlite", "troth-postgres", "plain", "starlette"]
     with postgres_database() as pg_url:
         servers = {
-            "troth-sqlite": lambda: troth_server("troth-sqlite", "Troth, SQLite", work, ""),
-            "troth-postgres": lambda: troth_server(
-                "troth-postgres", "Troth, PostgreSQL", work, pg_url
+            "troth-sqlite": lambda: troth_server(
+                "troth-sqlite", "Troth, SQLite", work, "", options.troth_workers
             ),
-            "plain": lambda: baseline_server("plain", "plain ASGI 204", "bench.collect_apps:plain"),
+            "troth-postgres": lambda: troth_server(
+                "troth-postgres", "Troth, PostgreSQL", work, pg_url, options.troth_workers
+            ),
+            "plain": lambda: baseline_server(
+                "plain", "plain ASGI 204", "bench.collect_apps:plain", options.workers
+            ),
             "starlette": lambda: baseline_server(
-                "starlette", "Starlette 204 (ceiling)", "bench.collect_apps:starlette"
+                "starlette",
+                "Starlette 204 (ceiling)",
+                "bench.collect_apps:starlette",
+                options.workers,
             ),
         }
         for name in order:
