@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -287,9 +289,10 @@ def test_ingested_segments_kept_for_reuse_are_capped_and_expire(tmp_path: Path) 
         recycle(tmp_path / f"{n:020d}-1-000000-s{SEALED_SUFFIX}")
     assert len(list(tmp_path.glob(f"*{FREE_SUFFIX}"))) == MAX_FREE
     assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []  # the one over the cap: deleted
-    died_naming = tmp_path / f"00000000000000000001-2-000000-s{NEW_SUFFIX}"
+    now = time.time()
+    died_naming = tmp_path / f"{time.time_ns():020d}-2-000000-s{NEW_SUFFIX}"
     died_naming.write_bytes(frame(event(1)))
-    now = died_naming.stat().st_mtime
+    os.utime(died_naming, (now - 2 * FREE_FOR_SECONDS,) * 2)  # a recycled file's old time
     drop_unused(tmp_path, now)
     assert len(list(tmp_path.iterdir())) == MAX_FREE + 1  # none old enough yet
     drop_unused(tmp_path, now + FREE_FOR_SECONDS + 1)

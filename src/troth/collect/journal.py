@@ -94,11 +94,16 @@ def recycle(path: Path) -> None:
 def drop_unused(directory: Path, now: float) -> None:
     """Delete segments kept for reuse longer than FREE_FOR_SECONDS, and segments a writer
     died with before it named them (*.new: they may hold a recycled file's old records)."""
-    for suffix in (FREE_SUFFIX, NEW_SUFFIX):
-        for path in directory.glob(f"*{suffix}"):
-            with contextlib.suppress(FileNotFoundError):
-                if now - path.stat().st_mtime > FREE_FOR_SECONDS:
-                    path.unlink()
+    for path in directory.glob(f"*{FREE_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - path.stat().st_mtime > FREE_FOR_SECONDS:
+                path.unlink()
+    for path in directory.glob(f"*{NEW_SUFFIX}"):
+        # By the time in its name: a recycled file keeps its old modification time, and a
+        # live writer holds a *.new for the two renames that make it *.open.
+        made = int(path.name.partition("-")[0] or 0) / 1e9
+        if now - made > FREE_FOR_SECONDS:
+            path.unlink(missing_ok=True)
 
 
 def _reuse(directory: Path, fresh: Path) -> int | None:
