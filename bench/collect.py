@@ -412,6 +412,12 @@ def count_events(server: Server) -> int:
         return int(conn.execute("select count(*) from events").fetchone()[0])
 
 
+def sealed_waiting(journal: Path) -> bool:
+    """Whether a sealed segment waits for the ingester (named as this or an older version
+    names them, so one bench can run both)."""
+    return any(journal.glob("*.sealed")) or any(journal.glob("*.seg"))
+
+
 def settled_count(server: Server, timeout: float = 180.0) -> int:
     """The event count once every journal segment has been ingested."""
     assert server.data_dir is not None
@@ -420,10 +426,10 @@ def settled_count(server: Server, timeout: float = 180.0) -> int:
     while time.monotonic() < deadline:
         # A writer seals its segment within a second of its last write, and the ingester
         # takes sealed ones: settled once none is waiting and the count holds past that.
-        if not any(journal.glob("*.seg")):
+        if not sealed_waiting(journal):
             count = count_events(server)
             time.sleep(1.5)
-            if not any(journal.glob("*.seg")) and count_events(server) == count:
+            if not sealed_waiting(journal) and count_events(server) == count:
                 return count
         time.sleep(0.2)
     raise RuntimeError(f"the ingester did not catch up within {timeout:.0f} s")

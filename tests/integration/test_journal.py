@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import fcntl
 import os
 import threading
 import time
@@ -26,6 +27,8 @@ from troth.collect.journal import (
     NEW_SUFFIX,
     OPEN_SUFFIX,
     SEALED_SUFFIX,
+    UNSEEDED_OPEN_SUFFIX,
+    UNSEEDED_SEALED_SUFFIX,
     JournalWriter,
     Segment,
     drop_unused,
@@ -33,6 +36,7 @@ from troth.collect.journal import (
     read_records,
     read_segment,
     recycle,
+    seed_of,
 )
 from troth.collect.models import StoredEvent
 from troth.runtime import Runtime
@@ -257,9 +261,23 @@ def test_a_segment_ingested_but_not_deleted_is_not_inserted_twice(runtime: Runti
 def test_a_segment_left_open_by_a_dead_writer_is_taken(runtime: Runtime) -> None:
     ingester = Ingester.for_runtime(runtime)
     orphan = ingester.directory / f"00000000000000000001-999999-000000{OPEN_SUFFIX}"
-    orphan.write_bytes(frame(event(1)) + frame(event(2)) + frame(event(3))[:7])
+    seed = seed_of(orphan)
+    old_use = frame(event(4), seed + 1) + frame(event(5), seed + 1)  # a recycled file's
+    orphan.write_bytes(frame(event(1), seed) + frame(event(2), seed) + old_use)
     assert ingester.run_once() == 2
     assert stored(runtime) == 2
+
+
+def test_segments_of_the_version_before_seeding_are_still_taken(runtime: Runtime) -> None:
+    ingester = Ingester.for_runtime(runtime)
+    directory = ingester.directory
+    (directory / f"00000000000000000001-999999-000000{UNSEEDED_SEALED_SUFFIX}").write_bytes(
+        frame(event(1)) + frame(event(2))
+    )
+    orphan = directory / f"00000000000000000002-999999-000000{UNSEEDED_OPEN_SUFFIX}"
+    orphan.write_bytes(frame(event(3)) + frame(event(4)) + frame(event(5))[:7])
+    assert ingester.run_once() == 4
+    assert stored(runtime) == 4
 
 
 def test_a_recycled_segment_gives_back_only_its_new_records(runtime: Runtime) -> None:
@@ -279,18 +297,80 @@ def test_a_recycled_segment_gives_back_only_its_new_records(runtime: Runtime) ->
     second.close()
     (segment,) = ingester.directory.glob(f"*{SEALED_SUFFIX}")
     assert list(read_segment(segment)) == [event(n) for n in range(3)]
+    # Sealing cut the file to its own records: the first use's are gone from it.
+    assert segment.stat().st_size == sum(len(frame(event(n))) for n in range(3))
+    # An ingester of the version before seeding would read it as empty: it must not see it.
+    legacy = [*ingester.directory.glob("*.open"), *ingester.directory.glob("*.seg")]
+    assert legacy == []
     assert ingester.run_once() == 3
     assert stored(runtime) == 13
 
 
+def test_a_spare_made_of_an_old_segment_is_replaced_when_it_waits_too_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = tmp_path / f"00000000000000000001-1-000000{SEALED_SUFFIX}"
+    old.write_bytes(frame(event(1), seed_of(old)))
+    recycle([old])
+    monkeypatch.setattr("troth.collect.journal.FREE_FOR_SECONDS", 0.1)
+    writer = JournalWriter(tmp_path, seal_after=0.02)
+    assert writer._spare is not None
+    assert writer._spare.recycled
+    deadline = time.monotonic() + 5
+    while writer._spare is None or writer._spare.recycled:
+        assert time.monotonic() < deadline, "the old spare was never replaced"
+        time.sleep(0.02)
+    spare = writer._spare
+    assert spare.path.stat().st_size == 0  # a new, empty file
+    assert [p for p in tmp_path.iterdir() if p != spare.path] == []
+    writer.close()
+
+
+def test_the_ingester_deletes_segments_kept_for_reuse_when_it_stops(runtime: Runtime) -> None:
+    ingester = Ingester.for_runtime(runtime)
+    old = ingester.directory / f"00000000000000000001-1-000000{SEALED_SUFFIX}"
+    old.write_bytes(frame(event(1), seed_of(old)))
+    recycle([old])
+    stop = threading.Event()
+    running = threading.Thread(target=ingester.run_forever, args=(stop, 0.01))
+    running.start()
+    time.sleep(0.2)
+    assert len(list(ingester.directory.glob(f"*{FREE_SUFFIX}"))) == 1  # young: kept
+    stop.set()
+    running.join(10)
+    assert list(ingester.directory.iterdir()) == []
+
+
+def test_a_segment_its_last_writer_still_holds_is_not_reused(tmp_path: Path) -> None:
+    old = tmp_path / f"00000000000000000001-1-000000{SEALED_SUFFIX}"
+    old.write_bytes(frame(event(1), seed_of(old)))
+    held = os.open(old, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as if its writer had not closed it yet
+    try:
+        recycle([old])
+        segment = Segment(tmp_path)
+        assert not segment.recycled
+        assert [p.suffix for p in tmp_path.iterdir()] == [OPEN_SUFFIX]
+        segment.discard()
+    finally:
+        os.close(held)
+
+
+def test_a_stray_file_ending_in_new_is_left_alone(tmp_path: Path) -> None:
+    stray = tmp_path / f"notes{NEW_SUFFIX}"
+    stray.write_bytes(b"not a segment")
+    drop_unused(tmp_path, time.time() + 10 * FREE_FOR_SECONDS)
+    assert stray.exists()
+
+
 def test_ingested_segments_kept_for_reuse_are_capped_and_expire(tmp_path: Path) -> None:
     for n in range(MAX_FREE + 1):
-        (tmp_path / f"{n:020d}-1-000000-s{SEALED_SUFFIX}").write_bytes(frame(event(n)))
-        recycle(tmp_path / f"{n:020d}-1-000000-s{SEALED_SUFFIX}")
+        (tmp_path / f"{n:020d}-1-000000{SEALED_SUFFIX}").write_bytes(frame(event(n)))
+        recycle([tmp_path / f"{n:020d}-1-000000{SEALED_SUFFIX}"])
     assert len(list(tmp_path.glob(f"*{FREE_SUFFIX}"))) == MAX_FREE
     assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []  # the one over the cap: deleted
     now = time.time()
-    died_naming = tmp_path / f"{time.time_ns():020d}-2-000000-s{NEW_SUFFIX}"
+    died_naming = tmp_path / f"{time.time_ns():020d}-2-000000{NEW_SUFFIX}"
     died_naming.write_bytes(frame(event(1)))
     os.utime(died_naming, (now - 2 * FREE_FOR_SECONDS,) * 2)  # a recycled file's old time
     drop_unused(tmp_path, now)

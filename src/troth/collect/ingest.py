@@ -27,6 +27,9 @@ from troth.collect.event_insert import insert_events
 from troth.collect.journal import (
     OPEN_SUFFIX,
     SEALED_SUFFIX,
+    UNSEEDED_OPEN_SUFFIX,
+    UNSEEDED_SEALED_SUFFIX,
+    drop_free,
     drop_unused,
     read_segment,
     recycle,
@@ -106,10 +109,16 @@ class Ingester:
 
     def ready_segments(self) -> list[Path]:
         drop_unused(self.directory, time.time())
-        for path in sorted(self.directory.glob(f"*{OPEN_SUFFIX}")):
-            if _orphaned(path):
-                path.rename(path.with_suffix(SEALED_SUFFIX))
-        return sorted(self.directory.glob(f"*{SEALED_SUFFIX}"))
+        ready: list[Path] = []
+        for open_suffix, sealed_suffix in (
+            (OPEN_SUFFIX, SEALED_SUFFIX),
+            (UNSEEDED_OPEN_SUFFIX, UNSEEDED_SEALED_SUFFIX),  # written before an upgrade
+        ):
+            for path in sorted(self.directory.glob(f"*{open_suffix}")):
+                if _orphaned(path):
+                    path.rename(path.with_suffix(sealed_suffix))
+            ready += self.directory.glob(f"*{sealed_suffix}")
+        return sorted(ready, key=lambda path: path.name)  # names start with their time
 
     def run_once(self) -> int:
         """Ingest every ready segment; returns the number of events inserted."""
@@ -142,8 +151,7 @@ class Ingester:
                     insert(IngestedSegment),
                     [{"name": p.stem, "events": len(r), "ingested_at": now} for p, r in fresh],
                 )
-        for path, _ in batch:
-            recycle(path)
+        recycle(path for path, _ in batch)
         return len(rows)
 
     def forget_old_segments(self, now: dt.datetime) -> None:
@@ -171,6 +179,7 @@ class Ingester:
                     log.error("ingest failed: %s", type(exc).__name__)
                     stop.wait(1.0)
             self.run_once()
+            drop_free(self.directory)  # nobody would drop them while this process is down
         finally:
             os.close(lock)
 

@@ -3,18 +3,25 @@
 Each serving process appends to its own segment file and fsyncs once per batch (group
 commit): the records appended in one turn of the event loop are written and fsynced together,
 and every request waiting on them is acknowledged after that one fsync. Segments
-are sealed (renamed *.open -> *.seg) every `seal_after` seconds or `max_bytes`; the ingester
-moves sealed segments into the database. No database lock is taken on the request path, so
-any number of processes can collect into one SQLite file.
+are sealed (renamed *.writing -> *.sealed) every `seal_after` seconds or `max_bytes`; the
+ingester moves sealed segments into the database. No database lock is taken on the request
+path, so any number of processes can collect into one SQLite file.
 
-Record format: 4-byte little-endian length, 4-byte CRC-32 of the payload, payload. A torn
-tail (a crash mid-write, never acknowledged) fails its CRC and is ignored.
+Record format: 4-byte little-endian length, 4-byte CRC-32 of the payload (started from the
+segment's seed), payload. A torn tail (a crash mid-write, never acknowledged) fails its CRC
+and is ignored.
 
 Ingested segments are recycled (*.free) for a while rather than deleted: a writer overwrites
 one from the start, and an fdatasync of blocks the file already has writes no new file size
 and no block allocation, one device request fewer per batch than an appended file needs.
 So that the old records beyond the new ones are never read back, a segment's CRCs start
-from a seed derived from its own name; an old record fails that CRC and ends the segment.
+from a seed derived from its own name: an old record fails that CRC and ends the segment.
+Sealing cuts the file to its own records, so a file never carries more than one earlier
+use's records, and none once it is sealed again.
+
+Segments written before seeding were named *.open and *.seg and are read with seed 0. The
+new suffixes keep an older ingester (during an upgrade) from reading seeded segments as
+empty and discarding them: it does not see them at all.
 """
 
 from __future__ import annotations
@@ -30,22 +37,24 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 HEADER = struct.Struct("<II")
 NEW_SUFFIX = ".new"
-OPEN_SUFFIX = ".open"
-SEALED_SUFFIX = ".seg"
+OPEN_SUFFIX = ".writing"
+SEALED_SUFFIX = ".sealed"
 FREE_SUFFIX = ".free"
-SEEDED_MARK = "-s"
-"""Ends the name of a segment whose CRCs are seeded by its name (older ones start from 0)."""
+UNSEEDED_OPEN_SUFFIX = ".open"
+UNSEEDED_SEALED_SUFFIX = ".seg"
+"""Segments of a version before seeded CRCs: read with seed 0."""
 MAX_FREE = 8
 """Ingested segments kept for reuse; beyond this they are deleted."""
 MAX_RECYCLED_BYTES = 16 << 20
 FREE_FOR_SECONDS = 60.0
-"""How long an ingested segment may wait for reuse. Its events are already in the database,
-but a copy on disk should not outlive them by much (an erasure, say): then it is deleted."""
+"""How long an ingested segment may wait for reuse, and a spare made of one for its first
+record. Its events are already in the database, and an old copy on disk should not outlive
+them by much (an erasure, say): then it is deleted."""
 _counter = itertools.count()
 log = logging.getLogger(__name__)
 _writers: weakref.WeakSet[JournalWriter] = weakref.WeakSet()
@@ -68,27 +77,32 @@ def read_records(data: bytes, seed: int = 0) -> Iterator[bytes]:
         offset = start + length
 
 
-def seed_of(name: str) -> int:
-    """The CRC seed of the segment with this name (without suffix)."""
-    return zlib.crc32(name.encode()) if name.endswith(SEEDED_MARK) else 0
+def seed_of(path: Path) -> int:
+    """The CRC seed of a segment file: from its name, but 0 for an unseeded one."""
+    if path.suffix in (UNSEEDED_OPEN_SUFFIX, UNSEEDED_SEALED_SUFFIX):
+        return 0
+    return zlib.crc32(path.stem.encode())
 
 
 def read_segment(path: Path) -> Iterator[bytes]:
-    """The records of one segment file, however it was named."""
-    return read_records(path.read_bytes(), seed_of(path.stem))
+    """The records of one segment file, seeded or not."""
+    return read_records(path.read_bytes(), seed_of(path))
 
 
-def recycle(path: Path) -> None:
-    """An ingested segment: kept for a writer to overwrite, or deleted."""
-    try:
-        kept = len(list(path.parent.glob(f"*{FREE_SUFFIX}")))
-        if kept < MAX_FREE and path.stat().st_size <= MAX_RECYCLED_BYTES:
-            os.utime(path)  # its wait for reuse starts now
-            path.rename(path.with_suffix(FREE_SUFFIX))
-        else:
-            path.unlink()
-    except FileNotFoundError:
-        pass
+def recycle(paths: Iterable[Path]) -> None:
+    """Ingested segments: kept for writers to overwrite, up to MAX_FREE, or deleted."""
+    paths = list(paths)
+    if not paths:
+        return
+    kept = len(list(paths[0].parent.glob(f"*{FREE_SUFFIX}")))  # writers only take from it
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            if kept < MAX_FREE and path.stat().st_size <= MAX_RECYCLED_BYTES:
+                os.utime(path)  # its wait for reuse starts now
+                path.rename(path.with_suffix(FREE_SUFFIX))
+                kept += 1
+            else:
+                path.unlink()
 
 
 def drop_unused(directory: Path, now: float) -> None:
@@ -100,22 +114,34 @@ def drop_unused(directory: Path, now: float) -> None:
                 path.unlink()
     for path in directory.glob(f"*{NEW_SUFFIX}"):
         # By the time in its name: a recycled file keeps its old modification time, and a
-        # live writer holds a *.new for the two renames that make it *.open.
-        made = int(path.name.partition("-")[0] or 0) / 1e9
-        if now - made > FREE_FOR_SECONDS:
+        # live writer holds a *.new for the two renames that make it *.writing.
+        made = path.name.partition("-")[0]
+        if made.isdigit() and now - int(made) / 1e9 > FREE_FOR_SECONDS:
             path.unlink(missing_ok=True)
 
 
-def _reuse(directory: Path, fresh: Path) -> int | None:
-    """A descriptor of an ingested segment, renamed to `fresh`; None when there is none.
+def drop_free(directory: Path) -> None:
+    """Delete every segment kept for reuse (when the ingester stops: nobody drops them)."""
+    for path in directory.glob(f"*{FREE_SUFFIX}"):
+        path.unlink(missing_ok=True)
 
-    The rename is what claims a file: of several writers, one gets each."""
+
+def _claim(directory: Path, fresh: Path) -> int | None:
+    """A locked descriptor of an ingested segment, renamed to `fresh`; None when there is
+    none. The rename is what claims a file: of several writers, one gets each."""
     for free in sorted(directory.glob(f"*{FREE_SUFFIX}")):
         try:
             os.rename(free, fresh)
         except FileNotFoundError:
             continue
-        return os.open(fresh, os.O_WRONLY)
+        fd = os.open(fresh, os.O_WRONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # its last writer has not closed it yet: not reusable
+            os.close(fd)
+            os.unlink(fresh)
+            continue
+        return fd
     return None
 
 
@@ -130,20 +156,25 @@ def fsync_directory(directory: Path) -> None:
 class Segment:
     """One open segment file, locked by its writer so the ingester can tell it is alive."""
 
-    def __init__(self, directory: Path) -> None:
-        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}{SEEDED_MARK}"
-        self.seed = seed_of(name)
+    def __init__(self, directory: Path, *, reuse: bool = True) -> None:
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_counter):06d}"
         # Locked before it gets the name the ingester looks at, so a live segment is never
         # mistaken for one whose writer died.
         fresh = directory / f"{name}{NEW_SUFFIX}"
-        fd = _reuse(directory, fresh)
+        fd = _claim(directory, fresh) if reuse else None
+        self.recycled = fd is not None
         if fd is None:
             fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.fd = fd
-        fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.path = directory / f"{name}{OPEN_SUFFIX}"
-        os.rename(fresh, self.path)
-        fsync_directory(directory)
+        self.seed = seed_of(self.path)
+        try:
+            os.rename(fresh, self.path)
+            fsync_directory(directory)
+        except OSError:
+            os.close(fd)
+            raise
         self.opened = time.monotonic()
         self.size = 0
         self.syncing = 0  # fdatasyncs in flight (under the writer's lock): no closing until 0
@@ -161,10 +192,13 @@ class Segment:
         os.fdatasync(self.fd)
 
     def seal(self) -> None:
-        sealed = self.path.with_suffix(SEALED_SUFFIX)
-        os.rename(self.path, sealed)
-        fsync_directory(self.path.parent)
-        os.close(self.fd)  # closing releases the lock only after the rename is durable
+        try:
+            os.ftruncate(self.fd, self.size)  # a recycled file's old records go
+            sealed = self.path.with_suffix(SEALED_SUFFIX)
+            os.rename(self.path, sealed)
+            fsync_directory(self.path.parent)
+        finally:
+            os.close(self.fd)  # closing releases the lock only after the rename is durable
 
     def discard(self) -> None:
         """Remove a segment nothing was written to (a spare at shutdown)."""
@@ -307,8 +341,17 @@ class JournalWriter:
 
     def rotate(self, *, force: bool = False) -> None:
         """Seal the current segment when it holds data and is old enough; keep a spare ready."""
+        stale = self._spare
+        if stale is not None and stale.recycled and _age(stale) > FREE_FOR_SECONDS:
+            with self._lock:  # an old file's records have waited long enough: a new file
+                if self._spare is stale:
+                    self._spare = None
+                else:  # the loop took it meanwhile
+                    stale = None
+            if stale is not None:
+                stale.discard()
         if self._spare is None and not self._closed.is_set():
-            fresh = Segment(self.directory)
+            fresh = Segment(self.directory, reuse=stale is None)
             with self._lock:
                 unused = fresh if self._spare is not None else None
                 self._spare = self._spare or fresh
@@ -339,6 +382,10 @@ class JournalWriter:
             spare, self._spare = self._spare, None
         if spare is not None:
             spare.discard()
+
+
+def _age(segment: Segment) -> float:
+    return time.monotonic() - segment.opened
 
 
 def _settle(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:
