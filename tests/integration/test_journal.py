@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from troth.collect.event import Event
 from troth.collect.ingest import Ingester
 from troth.collect.journal import (
+    DEFER_AT,
     FREE_FOR_SECONDS,
     FREE_SUFFIX,
     MAX_FREE,
@@ -106,6 +107,41 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
     assert (writes, syncs) == (2, [200, 202])  # group commit: the whole turn, then one more
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
     assert list(read_segment(segment)) == [event(n) for n in range(202)]
+
+
+def _batches_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: int) -> list[int]:
+    """Records per write when `first` appends share a loop turn and one more comes a turn
+    later, after their flush was scheduled."""
+    writer = JournalWriter(tmp_path, seal_after=60)
+    batches: list[int] = []
+    original = Segment.write
+
+    def counting_write(self: Segment, data: bytes) -> None:
+        batches.append(len(list(read_records(data, self.seed))))
+        original(self, data)
+
+    monkeypatch.setattr(Segment, "write", counting_write)
+
+    async def late() -> None:
+        await asyncio.sleep(0)  # runs after the flush the first appends scheduled
+        await writer.append([event(first)])
+
+    async def main() -> None:
+        await asyncio.gather(*(writer.append([event(n)]) for n in range(first)), late())
+
+    run(main())
+    writer.close()
+    return batches
+
+
+def test_a_batch_of_defer_at_requests_waits_one_turn_for_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _batches_written(tmp_path, monkeypatch, DEFER_AT) == [DEFER_AT + 1]
+
+
+def test_a_smaller_batch_is_synced_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _batches_written(tmp_path, monkeypatch, DEFER_AT - 1) == [DEFER_AT - 1, 1]
 
 
 def test_a_failed_fsync_fails_its_whole_batch_and_retires_the_segment(

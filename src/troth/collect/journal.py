@@ -48,6 +48,11 @@ FREE_SUFFIX = ".free"
 UNSEEDED_OPEN_SUFFIX = ".open"
 UNSEEDED_SEALED_SUFFIX = ".seg"
 """Segments of a version before seeded CRCs: read with seed 0."""
+DEFER_AT = 4
+"""Requests in a batch from which it waits one more event-loop turn before its fdatasync.
+On this project's machines each fdatasync costs tens of microseconds of CPU, so what a
+durable answer costs follows how many requests share one (`bench/README.md`). Like
+PostgreSQL's commit_delay, which waits only when commit_siblings others are active."""
 MAX_FREE = 8
 """Ingested segments kept for reuse; beyond this they are deleted."""
 MAX_RECYCLED_BYTES = 16 << 20
@@ -210,8 +215,10 @@ class JournalWriter:
     """Group commit for one process: `await append(records)` returns once they are on disk.
 
     The first append of an event-loop turn schedules a flush for the next turn; every record
-    appended until then joins it. The flush writes the batch with one write and one fdatasync
-    on the loop's own thread, then answers its requests. Requests that arrive during the
+    appended until then joins it. A batch of DEFER_AT requests or more waits one turn more,
+    once: a busy worker then syncs less often, and a quiet one, whose batches are small,
+    waits no longer. The flush writes the batch with one write and one fdatasync on the
+    loop's own thread, then answers its requests. Requests that arrive during the
     fdatasync wait in the socket buffers and form the next batch. No thread hands batches
     back and forth: a request pays a future and a list append, and a batch one system call
     pair. The cost is that the worker answers nothing else (console, scripts, pixel) while
@@ -236,6 +243,7 @@ class JournalWriter:
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
         self._flushing = False  # that loop is writing and syncing a batch
+        self._deferred = False  # the pending batch has waited its one extra turn
         self._closed = threading.Event()  # stops the rotation thread
         self._rotator = threading.Thread(target=self._rotate_forever, daemon=True)
         self._rotator.start()
@@ -263,11 +271,17 @@ class JournalWriter:
         if not self._loop.is_closed():
             raise RuntimeError("a journal writer serves one event loop at a time")
         stale, self._pending, self._waiters = self._pending, [], []
+        self._deferred = False
         self._write(stale)
 
     def _flush(self) -> None:
         """On the event loop: write and fsync this turn's records, then answer their requests."""
         with self._batch:
+            if len(self._waiters) >= DEFER_AT and not self._deferred:
+                self._deferred = True
+                asyncio.get_running_loop().call_soon(self._flush)
+                return
+            self._deferred = False
             payloads = self._pending
             waiters = self._waiters
             self._pending, self._waiters = [], []
