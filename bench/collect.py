@@ -84,6 +84,8 @@ class Options:
     workers: int = WORKERS
     """uvicorn workers of the baseline apps (the ceiling)."""
     troth_workers: int = WORKERS
+    half_rate: float = 0.0
+    """The half-load phase's rate for every server; 0: half of each Troth server's own."""
 
 
 @dataclass
@@ -537,6 +539,7 @@ def measure(
             full.stored = settled_count(server) - before
             result.scripts = script_sizes(port)
         rate = half_rate_of() if not server.is_troth else full.rps / 2
+        rate = options.half_rate or rate
         if rate > 0 and (server.is_troth or server.name == "starlette"):
             before = settled_count(server) if server.is_troth else 0
             half = half_load(port, rate, work, body, options, server.expected_status)
@@ -695,6 +698,11 @@ def parse_options() -> Options:
         "--workers", type=int, default=WORKERS, help="uvicorn workers of the baseline apps"
     )
     parser.add_argument("--troth-workers", type=int, default=WORKERS, help="TROTH_WORKERS")
+    parser.add_argument(
+        "--half-rate", type=float, default=0.0,
+        help="requests/s of the half-load phase for every server (default: half of each "
+        "Troth server's full-load rate), to compare two versions at the same rate",
+    )  # fmt: skip
     parser.add_argument("--profile", type=Path, help="write py-spy profiles here")
     parser.add_argument(
         "--only", nargs="*", default=["plain", "starlette", "troth-sqlite", "troth-postgres"]
@@ -705,7 +713,7 @@ def parse_options() -> Options:
         threads=args.threads, hey_workers=args.hey_workers, half_tool=args.half_tool,
         rounds=args.rounds,
         profile=args.profile, only=args.only, workers=args.workers,
-        troth_workers=args.troth_workers,
+        troth_workers=args.troth_workers, half_rate=args.half_rate,
     )  # fmt: skip
 
 

@@ -48,7 +48,7 @@ FREE_SUFFIX = ".free"
 UNSEEDED_OPEN_SUFFIX = ".open"
 UNSEEDED_SEALED_SUFFIX = ".seg"
 """Segments of a version before seeded CRCs: read with seed 0."""
-DEFER_AT = 4
+DEFER_AT = 6
 """Requests in a batch from which it waits one more event-loop turn before its fdatasync.
 On this project's machines each fdatasync costs tens of microseconds of CPU, so what a
 durable answer costs follows how many requests share one (`bench/README.md`). Like
