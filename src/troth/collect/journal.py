@@ -355,17 +355,16 @@ class JournalWriter:
 
     def rotate(self, *, force: bool = False) -> None:
         """Seal the current segment when it holds data and is old enough; keep a spare ready."""
-        stale = self._spare
-        if stale is not None and stale.recycled and _age(stale) > FREE_FOR_SECONDS:
+        spare, replaced = self._spare, False
+        if spare is not None and spare.recycled and _age(spare) > FREE_FOR_SECONDS:
             with self._lock:  # an old file's records have waited long enough: a new file
-                if self._spare is stale:
+                replaced = self._spare is spare  # unless the loop took it meanwhile
+                if replaced:
                     self._spare = None
-                else:  # the loop took it meanwhile
-                    stale = None
-            if stale is not None:
-                stale.discard()
+            if replaced:
+                spare.discard()
         if self._spare is None and not self._closed.is_set():
-            fresh = Segment(self.directory, reuse=stale is None)
+            fresh = Segment(self.directory, reuse=not replaced)
             with self._lock:
                 unused = fresh if self._spare is not None else None
                 self._spare = self._spare or fresh
