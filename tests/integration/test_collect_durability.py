@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import httpx
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.conftest import EXAMPLE_POLICY
+from troth.collect.event import Event
 from troth.collect.ingest import Ingester
+from troth.collect.journal import FREE_SUFFIX, SEALED_SUFFIX, frame, recycle, seed_of
 from troth.collect.models import StoredEvent
 from troth.config import Settings
 from troth.keys import ensure_master_key
@@ -42,7 +45,10 @@ def _start(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
         "TROTH_WORKERS": "2",
     }
     server = subprocess.Popen(
-        [TROTH, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [TROTH, "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
@@ -56,10 +62,8 @@ def _start(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("troth serve did not start")
 
 
-def test_acknowledged_events_survive_kill_9(tmp_path: Path) -> None:
-    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
-    settings = Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml")
-    ensure_master_key(settings)
+def _kill_9_mid_traffic(tmp_path: Path, settings: Settings) -> int:
+    """Start a two-worker server, send 400 page views, kill -9 it: how many were acknowledged."""
     port = _free_port()
     server = _start(tmp_path, port)
     url = f"http://127.0.0.1:{port}/api/collect"
@@ -77,13 +81,65 @@ def test_acknowledged_events_survive_kill_9(tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGKILL)  # no shutdown, no final seal
         server.wait()
-    assert acknowledged == 400
+    return acknowledged
 
+
+def _stored_after_restart(settings: Settings) -> list[str]:
+    """The stored events' paths once a restarted server's ingester has taken the journal."""
     runtime = Runtime.start(settings)
     try:
         Ingester.for_runtime(runtime).run_once()  # what a restarted server does first
         with runtime.transaction() as session:
-            stored = session.scalar(select(func.count()).select_from(StoredEvent))
-        assert stored == acknowledged
+            return list(session.scalars(select(StoredEvent.path)))
     finally:
         runtime.close()
+
+
+def _settings(tmp_path: Path) -> Settings:
+    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
+    settings = Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml")
+    ensure_master_key(settings)
+    return settings
+
+
+def test_acknowledged_events_survive_kill_9(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    acknowledged = _kill_9_mid_traffic(tmp_path, settings)
+    assert acknowledged == 400
+    assert len(_stored_after_restart(settings)) == acknowledged
+
+
+def test_kill_9_in_recycled_segments_stores_the_acknowledged_and_nothing_old(
+    tmp_path: Path,
+) -> None:
+    """The workers start on ingested segments kept for reuse, full of an earlier use's
+    records: after kill -9, every acknowledged event is stored and none of the old ones."""
+    settings = _settings(tmp_path)
+    journal = tmp_path / "data" / "collect" / "journal"
+    journal.mkdir(parents=True)
+    kept = []
+    for n in range(2):
+        earlier = journal / f"{time.time_ns() - 10**9:020d}-1-{n:06d}{SEALED_SUFFIX}"
+        records = b"".join(frame(_old_event(n * 100 + i), seed_of(earlier)) for i in range(100))
+        earlier.write_bytes(records)
+        recycle([earlier])
+        kept.append(earlier.with_suffix(FREE_SUFFIX))
+    acknowledged = _kill_9_mid_traffic(tmp_path, settings)
+    assert not [path for path in kept if path.exists()]  # every one was taken by a writer
+    assert acknowledged == 400
+    paths = _stored_after_restart(settings)
+    assert len(paths) == acknowledged
+    assert not [path for path in paths if path.startswith("/old/")]
+
+
+def _old_event(n: int) -> bytes:
+    return orjson.dumps(
+        Event(
+            site="lumeninsights.example",
+            ts=dt.datetime.now(dt.UTC),
+            kind="pageview",
+            path=f"/old/{n}",
+            visitor_key=f"{n:032x}",
+            cookieless=True,
+        )
+    )
