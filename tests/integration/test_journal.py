@@ -109,9 +109,11 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
     assert list(read_segment(segment)) == [event(n) for n in range(202)]
 
 
-def _batches_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: int) -> list[int]:
+def _batches_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: int, rounds: int = 1
+) -> list[int]:
     """Records per write when `first` appends share a loop turn and one more comes a turn
-    later, after their flush was scheduled."""
+    later, after their flush was scheduled; `rounds` times, one after the other."""
     writer = JournalWriter(tmp_path, seal_after=60)
     batches: list[int] = []
     original = Segment.write
@@ -127,7 +129,9 @@ def _batches_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: int
         await writer.append([event(first)])
 
     async def main() -> None:
-        await asyncio.gather(*(writer.append([event(n)]) for n in range(first)), late())
+        for _ in range(rounds):
+            batch = asyncio.gather(*(writer.append([event(n)]) for n in range(first)), late())
+            await asyncio.wait_for(batch, 10)  # a flush that kept deferring would hang
 
     run(main())
     writer.close()
@@ -138,6 +142,12 @@ def test_a_batch_of_defer_at_requests_waits_one_turn_for_more(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert _batches_written(tmp_path, monkeypatch, DEFER_AT) == [DEFER_AT + 1]
+
+
+def test_each_busy_batch_waits_its_own_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _batches_written(tmp_path, monkeypatch, DEFER_AT, rounds=2) == [DEFER_AT + 1] * 2
 
 
 def test_a_smaller_batch_is_synced_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
