@@ -15,7 +15,7 @@ Rows:
   - Troth, every URL new: the same, but no page URL was seen before (a click id appended to
     each), so the page URL cache never helps.
   - Troth, durable: the real journal in a temporary folder, one write and fdatasync per
-    event-loop turn.
+    batch (the requests of a loop turn, a busy batch one turn more).
 
 Run: .venv/bin/python bench/collect_request.py [--rounds 15] [--requests 4000] [--profile N]
 
@@ -187,7 +187,7 @@ def main() -> None:
         "Starlette 204 (baseline)": (baseline, 204),
         "Troth, journal answered at once": (instant, 202),
         "Troth, journal at once, every URL new": (instant, 202),
-        "Troth, durable (fsync per loop turn)": (troth_app(work / "durable", durable=True), 202),
+        "Troth, durable (fsync per batch)": (troth_app(work / "durable", durable=True), 202),
     }
     for app, expected in cases.values():  # warm-up: caches, first segment, salts
         cpu_us(app, 2000, expected)

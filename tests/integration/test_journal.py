@@ -352,12 +352,17 @@ def test_a_recycled_segment_gives_back_only_its_new_records(runtime: Runtime) ->
     assert stored(runtime) == 13
 
 
+def _ingested_segment(directory: Path) -> Path:
+    """A sealed segment of one record, as the ingester leaves it before recycling."""
+    path = directory / f"00000000000000000001-1-000000{SEALED_SUFFIX}"
+    path.write_bytes(frame(event(1), seed_of(path)))
+    return path
+
+
 def test_a_spare_made_of_an_old_segment_is_replaced_when_it_waits_too_long(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = tmp_path / f"00000000000000000001-1-000000{SEALED_SUFFIX}"
-    old.write_bytes(frame(event(1), seed_of(old)))
-    recycle([old])
+    recycle([_ingested_segment(tmp_path)])
     monkeypatch.setattr("troth.collect.journal.FREE_FOR_SECONDS", 0.1)
     writer = JournalWriter(tmp_path, seal_after=0.02)
     assert writer._spare is not None
@@ -374,9 +379,7 @@ def test_a_spare_made_of_an_old_segment_is_replaced_when_it_waits_too_long(
 
 def test_the_ingester_deletes_segments_kept_for_reuse_when_it_stops(runtime: Runtime) -> None:
     ingester = Ingester.for_runtime(runtime)
-    old = ingester.directory / f"00000000000000000001-1-000000{SEALED_SUFFIX}"
-    old.write_bytes(frame(event(1), seed_of(old)))
-    recycle([old])
+    recycle([_ingested_segment(ingester.directory)])
     stop = threading.Event()
     running = threading.Thread(target=ingester.run_forever, args=(stop, 0.01))
     running.start()
@@ -388,8 +391,7 @@ def test_the_ingester_deletes_segments_kept_for_reuse_when_it_stops(runtime: Run
 
 
 def test_a_segment_its_last_writer_still_holds_is_not_reused(tmp_path: Path) -> None:
-    old = tmp_path / f"00000000000000000001-1-000000{SEALED_SUFFIX}"
-    old.write_bytes(frame(event(1), seed_of(old)))
+    old = _ingested_segment(tmp_path)
     held = os.open(old, os.O_RDONLY)
     fcntl.flock(held, fcntl.LOCK_EX)  # as if its writer had not closed it yet
     try:

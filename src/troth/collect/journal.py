@@ -196,6 +196,10 @@ class Segment:
     def sync(self) -> None:
         os.fdatasync(self.fd)
 
+    def age(self) -> float:
+        """Seconds since this segment was made."""
+        return time.monotonic() - self.opened
+
     def seal(self) -> None:
         try:
             os.ftruncate(self.fd, self.size)  # a recycled file's old records go
@@ -356,7 +360,7 @@ class JournalWriter:
     def rotate(self, *, force: bool = False) -> None:
         """Seal the current segment when it holds data and is old enough; keep a spare ready."""
         spare, replaced = self._spare, False
-        if spare is not None and spare.recycled and _age(spare) > FREE_FOR_SECONDS:
+        if spare is not None and spare.recycled and spare.age() > FREE_FOR_SECONDS:
             with self._lock:  # an old file's records have waited long enough: a new file
                 replaced = self._spare is spare  # unless the loop took it meanwhile
                 if replaced:
@@ -372,10 +376,7 @@ class JournalWriter:
                 unused.discard()
         with self._lock:
             segment = self._segment
-            old_enough = (
-                segment is not None and time.monotonic() - segment.opened >= self.seal_after
-            )
-            if segment is not None and segment.size and (force or old_enough):
+            if segment is not None and segment.size and (force or segment.age() >= self.seal_after):
                 self._retire(segment)
         self._seal_retired()  # one still syncing is sealed on the next tick
 
@@ -395,10 +396,6 @@ class JournalWriter:
             spare, self._spare = self._spare, None
         if spare is not None:
             spare.discard()
-
-
-def _age(segment: Segment) -> float:
-    return time.monotonic() - segment.opened
 
 
 def _settle(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:
