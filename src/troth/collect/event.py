@@ -50,7 +50,7 @@ class RequestContext:
     now: dt.datetime
 
 
-@dataclass(slots=True)
+@dataclass  # no slots: orjson writes a dataclass's __dict__ three times as fast as its slots
 class Event:
     """An enriched, scrubbed event, ready for the journal and the events table."""
 

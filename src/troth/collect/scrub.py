@@ -42,6 +42,7 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _PARAM = re.compile(r"([A-Za-z0-9_.\-\[\]]{1,64})=([^&#\s\"'<>]*)")
 _SEVEN_DIGITS = re.compile(r"(?:\D*+\d){7}")
 """Used with .match: one pass, no backtracking (possessive)."""
+_ASCII_DIGITS = b"0123456789"
 _PARTIAL_TAIL = re.compile(r"[^\s/?&=#,;]*\Z")
 
 _NO_PHONE: dict[tuple[str, str], None] = {}
@@ -80,6 +81,15 @@ def _phones(text: str, region: str) -> str:
     return text
 
 
+def has_seven_digits(text: str) -> bool:
+    """Seven digits or more anywhere in `text`. An ASCII text (nearly every one) has its digit
+    bytes counted, about twice as fast as the pattern, which reads any other text."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw) - len(raw.translate(None, _ASCII_DIGITS)) >= 7
+    return _SEVEN_DIGITS.match(text) is not None
+
+
 def might_hold_personal(text: str) -> bool:
     """Whether any of `scrub_text`'s cheap tests passes (a JWT start, "=", "@" or "%40",
     seven digits); when none does, there is nothing to replace."""
@@ -88,7 +98,7 @@ def might_hold_personal(text: str) -> bool:
         or "=" in text
         or "@" in text
         or "%40" in text
-        or _SEVEN_DIGITS.match(text) is not None
+        or has_seven_digits(text)
     )
 
 
@@ -106,9 +116,9 @@ def scrub_text(text: str, region: str = "ZZ") -> str:
         text = _PARAM.sub(_param, text)
     if "@" in text or "%40" in text:
         text = EMAIL.sub(EMAIL_MARK, text)
-    if _SEVEN_DIGITS.match(text):
+    if has_seven_digits(text):
         text = CARD_LIKE.sub(_card, text)
-        if _SEVEN_DIGITS.match(text):
+        if has_seven_digits(text):
             text = _phones(text, region or "ZZ")
     return text
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,7 @@ from troth.collect.scrub import (
     PROP_VALUE_LIMIT,
     TEXT_FIELDS,
     TITLE_LIMIT,
+    has_seven_digits,
     scrub_event,
     scrub_field,
     scrub_props,
@@ -231,3 +233,21 @@ def test_any_email_is_removed(local: str, domain: str, encoded: bool) -> None:
     out = scrub_text(f"/p?to={address}&x=1", "ZZ")
     assert address not in out
     assert domain not in out
+
+
+@given(
+    st.text(alphabet=st.sampled_from("0123456789 -/.a٣７")),
+    st.text(alphabet=st.characters(codec="ascii")),
+)
+def test_seven_digits_counted_as_the_pattern_reads_them(mixed: str, ascii_text: str) -> None:
+    """The byte count on ASCII text agrees with what a regular expression calls a digit, and
+    so does other text (Arabic-Indic or full-width digits are digits too)."""
+    for text in (mixed, ascii_text, ascii_text + mixed):
+        assert has_seven_digits(text) is (len(re.findall(r"\d", text)) >= 7)
+
+
+def test_seven_digits_anywhere_in_ascii_and_other_text() -> None:
+    assert has_seven_digits("/order/12-34-567")
+    assert not has_seven_digits("/order/12-34-56")
+    assert has_seven_digits("٠١٢٣٤٥٦")  # Arabic-Indic digits
+    assert not has_seven_digits("page ٠١٢ 345")
