@@ -18,6 +18,13 @@ from troth.runtime import Runtime
 INGEST_NICENESS = 19
 """The ingester may lag: the journal holds what it has not stored yet. At the lowest priority
 it uses the CPU the web workers leave idle, so answering requests wins under load."""
+INGEST_POLICY = getattr(os, "SCHED_IDLE", None)
+"""Linux's idle scheduling class, on top of the niceness: a worker that wakes takes the core
+from the ingester at once, where a nice task may finish its slice first, a few milliseconds
+of a request's wait (bench/README.md). A starved ingester holding SQLite's write lock cannot
+block the web workers for long: a worker waiting for the lock sleeps, and frees a core. The
+job runner and uvicorn's supervisor beside it in this process may wait for it to hand over
+the GIL while every core is busy; both can wait."""
 
 
 class Background:
@@ -45,8 +52,12 @@ class Background:
 
     def _ingest(self, niceness: int) -> None:
         if niceness:
-            with contextlib.suppress(OSError):  # a thread id: only this thread is lowered
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+            thread = threading.get_native_id()  # a thread id: only this thread is lowered
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, thread, niceness)
+            if INGEST_POLICY is not None:
+                with contextlib.suppress(OSError):
+                    os.sched_setscheduler(thread, INGEST_POLICY, os.sched_param(0))
         self.ingester.run_forever(self.stop_event, 0.1)
 
     def stop(self) -> None:

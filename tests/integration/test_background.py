@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from troth.background import INGEST_NICENESS, Background
+from troth.background import INGEST_NICENESS, INGEST_POLICY, Background
 from troth.keys import ensure_master_key
 from troth.runtime import Runtime
 
@@ -24,10 +24,17 @@ def test_the_ingester_yields_the_cpu_only_beside_worker_processes(
         assert ingest.native_id is not None
         base = os.getpriority(os.PRIO_PROCESS, os.getpid())
         expected = min(base + niceness, 19) if niceness else base
+        policy = INGEST_POLICY if niceness else os.SCHED_OTHER
+
+        def lowered() -> tuple[int, int]:
+            assert ingest.native_id is not None
+            thread = ingest.native_id
+            return os.getpriority(os.PRIO_PROCESS, thread), os.sched_getscheduler(thread)
+
         for _ in range(100):  # the thread lowers itself as it starts
-            if os.getpriority(os.PRIO_PROCESS, ingest.native_id) == expected:
+            if lowered() == (expected, policy):
                 break
             background.stop_event.wait(0.01)
-        assert os.getpriority(os.PRIO_PROCESS, ingest.native_id) == expected
+        assert lowered() == (expected, policy)
     finally:
         background.stop()
