@@ -3,9 +3,9 @@
 Every server runs on the same stack: uvicorn, 2 worker processes, uvloop, httptools, no access
 log, on 127.0.0.1. `wrk` drives each one at full load for a fixed time with realistic page views
 (a few hundred pages, visitors, addresses and Chrome versions); `wrk` with each connection
-paced (or `hey -q` with --half-tool hey) then measures Troth's latency at half its own
-full-load rate, and Starlette's at Troth-on-SQLite's. For Troth, the events table must end up
-holding every acknowledged event once the ingester has caught up.
+paced by random waits (or `hey -q` with --half-tool hey) then measures Troth's latency at half
+its own full-load rate, and Starlette's at Troth-on-SQLite's. For Troth, the events table must
+end up holding every acknowledged event once the ingester has caught up.
 
 Needs: apt-get install -y wrk [hey]   (and PostgreSQL on 127.0.0.1:5432, user postgres, trust auth)
 Run:   .venv/bin/python bench/collect.py [--rounds 3] [--profile DIR]
@@ -162,10 +162,22 @@ def lua_string(text: str) -> str:
     return f"[==[{text}]==]"
 
 
-def write_wrk_script(path: Path, pace_ms: int | None = None) -> None:
-    """The full-load script; with `pace_ms`, each connection waits that long between requests
-    (half load at a steady rate, with the same requests as at full load)."""
-    pacing = f"function delay()\n  return {pace_ms}\nend\n" if pace_ms else ""
+def write_wrk_script(path: Path, pace_ms: float = 0.0, *, even: bool = False) -> None:
+    """The full-load script; with `pace_ms`, each connection waits between requests, on average
+    that long (half load, with the same requests as at full load). The waits are drawn at
+    random (exponentially distributed), so the connections' requests arrive as independent
+    visitors' would; with `even`, every wait is exactly `pace_ms`, and connections that
+    started together keep sending together, in bursts."""
+    pacing = ""
+    if pace_ms and even:
+        pacing = f"function delay()\n  return {max(1, round(pace_ms))}\nend\n"
+    elif pace_ms:
+        pacing = (
+            f"local pace = {pace_ms:.3f}\n"
+            "function delay()\n"
+            "  return math.floor(-math.log(1 - math.random()) * pace + 0.5)\n"
+            "end\n"
+        )
     rows = ",\n".join(
         "{" + ", ".join(f"{k} = {lua_string(v)}" for k, v in row.items()) + "}"
         for row in variants()
@@ -359,10 +371,12 @@ def half_load(
     if options.half_tool == "hey":
         return run_hey(port, rate, options.duration, body, options, expected)
     # wrk paces each connection: `hey_workers` connections, each waiting c/rate between
-    # requests, give a little under `rate` (the wait excludes the answer's own latency).
+    # requests on average, give a little under `rate` (the wait excludes the answer's own
+    # latency).
     connections = options.hey_workers
-    script = work / f"paced-{rate:.0f}.lua"
-    write_wrk_script(script, max(1, round(1000 * connections / rate)))
+    even = options.half_tool == "wrk-even"
+    script = work / f"paced-{rate:.0f}{'-even' if even else ''}.lua"
+    write_wrk_script(script, 1000 * connections / rate, even=even)
     return run_wrk(port, script, options.duration, options, connections)
 
 
@@ -690,8 +704,9 @@ def parse_options() -> Options:
         "--hey-workers", type=int, default=50, help="connections at half load (wrk or hey)"
     )
     parser.add_argument(
-        "--half-tool", choices=["wrk", "hey"], default="wrk",
-        help="half load by wrk pacing each connection (default) or hey -q",
+        "--half-tool", choices=["wrk", "wrk-even", "hey"], default="wrk",
+        help="half load by wrk pacing each connection with random waits (default), with "
+        "equal waits (wrk-even), or by hey -q",
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(

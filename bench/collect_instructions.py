@@ -1,0 +1,84 @@
+"""Instructions one `POST /api/collect` costs in process, beside the Starlette 204 app: counted
+by valgrind's callgrind, so the figure does not move with whatever else the machine runs (the
+CPU times of `collect_request.py` move by a fifth from minute to minute here).
+
+    .venv/bin/python bench/collect_instructions.py
+    .venv/bin/python bench/collect_instructions.py --code <an older checkout>/src --code src
+
+Each `--code` directory is imported in a process of its own under callgrind (needs
+`apt-get install -y valgrind`; a run takes about two minutes). The apps and the requests are
+`collect_request.py`'s: Troth as `troth serve` builds it, with the journal answered at once
+(no disk), 32 requests in flight. Start-up and a warm-up of every page view are left out of
+the count; hash randomization is off, so two runs of the same code agree closely.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REQUESTS = 2_000
+WARM_UP = 800
+
+
+def measure() -> None:
+    """The child: each app warmed up, then counted over REQUESTS requests."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    from bench.collect_apps import starlette
+    from bench.collect_request import cpu_us, troth_app
+
+    with tempfile.TemporaryDirectory() as work:
+        troth = troth_app(Path(work), durable=False)
+        baseline = ProxyHeadersMiddleware(starlette, trusted_hosts="127.0.0.1")  # type: ignore[arg-type]
+        for name, app, status in (("starlette", baseline, 204), ("troth", troth, 202)):
+            cpu_us(app, WARM_UP, status)
+            _callgrind("-z")
+            cpu_us(app, REQUESTS, status)
+            _callgrind("-d", name)
+
+
+def _callgrind(*args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def summary(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise SystemExit(f"no summary in {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--code", action="append", help="a src directory to import troth from")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        measure()
+        return
+    print("| code | Starlette 204, instructions per request | Troth | × Starlette |")
+    print("| --- | ---: | ---: | ---: |")
+    for code in args.code or [str(Path(__file__).resolve().parents[1] / "src")]:
+        with tempfile.TemporaryDirectory() as work:
+            out = Path(work) / "callgrind.out"
+            subprocess.run(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+                 __file__, "--child"],
+                check=True, capture_output=True,
+                env={**os.environ, "PYTHONPATH": code, "PYTHONHASHSEED": "0"},
+            )  # fmt: skip
+            base = summary(Path(f"{out}.1")) / REQUESTS
+            troth = summary(Path(f"{out}.2")) / REQUESTS
+        print(f"| {code} | {base:,.0f} | {troth:,.0f} | {troth / base:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
