@@ -8,8 +8,9 @@ CPU times of `collect_request.py` move by a fifth from minute to minute here).
 Each `--code` directory is imported in a process of its own under callgrind (needs
 `apt-get install -y valgrind`; a run takes about two minutes). The apps and the requests are
 `collect_request.py`'s: Troth as `troth serve` builds it, with the journal answered at once
-(no disk), 32 requests in flight. Start-up and a warm-up of every page view are left out of
-the count; hash randomization is off, so two runs of the same code agree closely.
+(no disk), 32 requests in flight, the garbage collector tuned as in a serving process. Start-up
+and a warm-up of every page view are left out of the count; hash randomization is off, so two
+runs of the same code agree closely.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ def measure() -> None:
 
     from bench.collect_apps import starlette
     from bench.collect_request import cpu_us, troth_app
+    from troth import collector
 
     with tempfile.TemporaryDirectory() as work:
         troth = troth_app(Path(work), durable=False)
         baseline = ProxyHeadersMiddleware(starlette, trusted_hosts="127.0.0.1")  # type: ignore[arg-type]
+        collector.tune()  # as a serving process does once its app is built
         for name, app, status in (("starlette", baseline, 204), ("troth", troth, 202)):
             cpu_us(app, WARM_UP, status)
             _callgrind("-z")

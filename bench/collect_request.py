@@ -5,7 +5,8 @@ policy) behind uvicorn's proxy-headers layer, and driven with ASGI messages, no 
 requests in flight on uvloop, the 400 page views `bench/collect.py` sends (X-Forwarded-For,
 Origin, Chrome user agents, UTM'd URLs, referrers). The figure is CPU time of the whole process
 (every thread) per answered request, the median of the rounds; the baseline (the Starlette app
-of `bench/collect_apps.py`) is driven the same way, in the same process, round by round.
+of `bench/collect_apps.py`) is driven the same way, in the same process, round by round. Python's
+garbage collector runs as in a serving process (`collector.tune()` once the apps are built).
 
 Rows:
   - plain ASGI 204: reads the body and answers; what the driver and proxy-headers layer cost.
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.collect import SITE, variants  # noqa: E402
 from bench.collect_apps import plain, starlette  # noqa: E402
+from troth import collector  # noqa: E402
 from troth.app import serving_app  # noqa: E402
 from troth.config import Settings  # noqa: E402
 from troth.keys import ensure_master_key  # noqa: E402
@@ -189,6 +191,7 @@ def main() -> None:
         "Troth, journal at once, every URL new": (instant, 202),
         "Troth, durable (fsync per batch)": (troth_app(work / "durable", durable=True), 202),
     }
+    collector.tune()  # as a serving process does once its app is built
     for app, expected in cases.values():  # warm-up: caches, first segment, salts
         cpu_us(app, 2000, expected)
     if args.profile:
