@@ -15,14 +15,14 @@ Start-up, the database and the traffic are built before the count starts.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import callgrind
 
 EVENTS = 20_000
 BATCH = 10_000
@@ -46,30 +46,18 @@ def measure() -> None:
         finals = []
         with sessionmaker(engine)() as session, session.begin():
             sessions.assign(session, batches[0][:1])  # the site's row, before the count
-            _callgrind("-z")
+            callgrind.zero()
             for batch in batches:
                 finals += [visit for _, visit in sessions.assign(session, batch).final]
-            _callgrind("-d", "assign")
+            callgrind.dump("assign")
             by_day: dict[Any, list[Any]] = {}
             for visit in finals:
                 by_day.setdefault(visit.day, []).append(visit)
             for day, found in by_day.items():
                 columns.from_visits(day, found, columns.Vocabulary())
-            _callgrind("-d", "columns")
+            callgrind.dump("columns")
             session.rollback()
         print(f"{len(finals)} final visits as objects")
-
-
-def _callgrind(*args: str) -> None:
-    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True,
-                   capture_output=True)  # fmt: skip
-
-
-def summary(path: Path) -> int:
-    for line in path.read_text().splitlines():
-        if line.startswith("summary:"):
-            return int(line.split()[1])
-    raise SystemExit(f"no summary in {path}")
 
 
 def main() -> None:
@@ -84,14 +72,7 @@ def main() -> None:
           "| both |")  # fmt: skip
     print("| --- | ---: | ---: | ---: |")
     for code in args.code or [str(Path(__file__).resolve().parents[1] / "src")]:
-        with tempfile.TemporaryDirectory() as work:
-            out = Path(work) / "callgrind.out"
-            subprocess.run(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
-                 __file__, "--child"],
-                check=True, env={**os.environ, "PYTHONPATH": code}, capture_output=True,
-            )  # fmt: skip
-            assign, built = summary(Path(f"{out}.1")), summary(Path(f"{out}.2"))
+        assign, built = callgrind.counts(__file__, code, 2)
         print(f"| {code} | {assign / 1e6:,.0f} | {built / 1e6:,.0f} | "
               f"{(assign + built) / 1e6:,.0f} |", flush=True)  # fmt: skip
 

@@ -16,13 +16,13 @@ runs of the same code agree closely.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import callgrind
 
 REQUESTS = 2_000
 WARM_UP = 800
@@ -33,30 +33,18 @@ def measure() -> None:
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
     from bench.collect_apps import starlette
-    from bench.collect_request import cpu_us, troth_app
+    from bench.collect_request import App, cpu_us, troth_app
     from troth import collector
 
     with tempfile.TemporaryDirectory() as work:
         troth = troth_app(Path(work), durable=False)
-        baseline = ProxyHeadersMiddleware(starlette, trusted_hosts="127.0.0.1")  # type: ignore[arg-type]
+        baseline: App = ProxyHeadersMiddleware(starlette, trusted_hosts="127.0.0.1")  # type: ignore[arg-type,assignment]
         collector.tune()  # as a serving process does once its app is built
         for name, app, status in (("starlette", baseline, 204), ("troth", troth, 202)):
             cpu_us(app, WARM_UP, status)
-            _callgrind("-z")
+            callgrind.zero()
             cpu_us(app, REQUESTS, status)
-            _callgrind("-d", name)
-
-
-def _callgrind(*args: str) -> None:
-    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True,
-                   capture_output=True)  # fmt: skip
-
-
-def summary(path: Path) -> int:
-    for line in path.read_text().splitlines():
-        if line.startswith("summary:"):
-            return int(line.split()[1])
-    raise SystemExit(f"no summary in {path}")
+            callgrind.dump(name)
 
 
 def main() -> None:
@@ -70,16 +58,9 @@ def main() -> None:
     print("| code | Starlette 204, instructions per request | Troth | × Starlette |")
     print("| --- | ---: | ---: | ---: |")
     for code in args.code or [str(Path(__file__).resolve().parents[1] / "src")]:
-        with tempfile.TemporaryDirectory() as work:
-            out = Path(work) / "callgrind.out"
-            subprocess.run(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
-                 __file__, "--child"],
-                check=True, capture_output=True,
-                env={**os.environ, "PYTHONPATH": code, "PYTHONHASHSEED": "0"},
-            )  # fmt: skip
-            base = summary(Path(f"{out}.1")) / REQUESTS
-            troth = summary(Path(f"{out}.2")) / REQUESTS
+        base, troth = (
+            n / REQUESTS for n in callgrind.counts(__file__, code, 2, {"PYTHONHASHSEED": "0"})
+        )
         print(f"| {code} | {base:,.0f} | {troth:,.0f} | {troth / base:.2f} |", flush=True)
 
 
