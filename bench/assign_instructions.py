@@ -14,7 +14,6 @@ Start-up, the database and the traffic are built before the count starts.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -61,17 +60,14 @@ def measure() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--code", action="append", help="a src directory to import troth from")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
+    codes, child = callgrind.command_line(__doc__)
+    if child:
         measure()
         return
     print(f"| code | assign {EVENTS:,} events (M instructions) | their final visits' columns "
           "| both |")  # fmt: skip
     print("| --- | ---: | ---: | ---: |")
-    for code in args.code or [str(Path(__file__).resolve().parents[1] / "src")]:
+    for code in codes:
         assign, built = callgrind.counts(__file__, code, 2)
         print(f"| {code} | {assign / 1e6:,.0f} | {built / 1e6:,.0f} | "
               f"{(assign + built) / 1e6:,.0f} |", flush=True)  # fmt: skip

@@ -7,11 +7,22 @@ counted: `zero()` before it, `dump()` after it, each dump one figure. Needs `apt
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+
+def command_line(doc: str | None) -> tuple[list[str], bool]:
+    """The `--code` directories to count (this checkout's `src` by default), and whether this
+    process is the child that counts."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--code", action="append", help="a src directory to import troth from")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    return args.code or [str(Path(__file__).resolve().parents[1] / "src")], args.child
 
 
 def zero() -> None:

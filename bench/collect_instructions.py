@@ -15,7 +15,6 @@ runs of the same code agree closely.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -48,16 +47,13 @@ def measure() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--code", action="append", help="a src directory to import troth from")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
+    codes, child = callgrind.command_line(__doc__)
+    if child:
         measure()
         return
     print("| code | Starlette 204, instructions per request | Troth | × Starlette |")
     print("| --- | ---: | ---: | ---: |")
-    for code in args.code or [str(Path(__file__).resolve().parents[1] / "src")]:
+    for code in codes:
         base, troth = (
             n / REQUESTS for n in callgrind.counts(__file__, code, 2, {"PYTHONHASHSEED": "0"})
         )
