@@ -5,8 +5,7 @@ log, on 127.0.0.1. `wrk` drives each one at full load for a fixed time with real
 (a few hundred pages, visitors, addresses and Chrome versions); `wrk` with each connection
 paced by random waits (or `hey -q` with --half-tool hey) then measures Troth's latency at half
 its own full-load rate, and Starlette's at Troth-on-SQLite's. For Troth, the events table must
-end up holding every acknowledged event once the ingester has caught up. The Starlette ceiling
-runs before Troth's servers and again after them; "× ceiling" divides by the mean of the two.
+end up holding every acknowledged event once the ingester has caught up.
 
 Needs: apt-get install -y wrk [hey]   (and PostgreSQL on 127.0.0.1:5432, user postgres, trust auth)
 Run:   .venv/bin/python bench/collect.py [--rounds 3] [--profile DIR]
@@ -69,7 +68,6 @@ CAMPAIGNS = (
     "",
 )
 VARIANTS = 400
-BEFORE_TROTH = "Starlette 204 (ceiling, before Troth)"
 
 
 @dataclass
@@ -625,15 +623,8 @@ def fdatasync_ms(directory: Path, count: int = 200) -> tuple[float, float]:
     return took[count // 2], took[count * 99 // 100]
 
 
-def ceiling_of(results: list[Result]) -> float:
-    """The Starlette app's rate in this round: the mean of its runs before and after Troth's,
-    so a machine that speeds up or slows down during the round moves both sides alike."""
-    runs = [r.full.rps for r in results if r.server.startswith("Starlette")]
-    return statistics.mean(runs) if runs else 0.0
-
-
 def print_round(results: list[Result], options: Options, disk: tuple[float, float]) -> None:
-    ceiling = ceiling_of(results)
+    ceiling = next((r.full.rps for r in results if r.server.startswith("Starlette")), 0.0)
     print(
         f"\nwrk -t{options.threads} -c{options.connections} -d{options.duration}s "
         f"(after {options.warmup}s warm-up), uvicorn workers: {options.workers} for the "
@@ -684,7 +675,7 @@ def print_medians(rounds: list[list[Result]], options: Options) -> None:
         rows = [r for results in rounds for r in results if r.server == name]
         shares = []
         for results in rounds:
-            ceiling = ceiling_of(results)
+            ceiling = next(r.full.rps for r in results if r.server.startswith("Starlette"))
             shares += [r.full.rps / ceiling for r in results if r.server == name]
         halves = [r.half for r in rows if r.half]
         med = statistics.median
@@ -771,10 +762,7 @@ def run_round(
     def half_rate() -> float:  # the baseline's half-load run uses Troth-on-SQLite's rate
         return next((r.half_rate for r in results if r.server == "Troth, SQLite"), 0.0)
 
-    order = ["starlette-before", "troth-sqlite", "troth-postgres", "plain", "starlette"]
-    wanted = set(options.only)
-    if "starlette" in wanted and wanted & {"troth-sqlite", "troth-postgres"}:
-        wanted.add("starlette-before")  # the ceiling, measured on both sides of Troth's runs
+    order = ["troth-sqlite", "troth-postgres", "plain", "starlette"]
     with postgres_database() as pg_url:
         servers = {
             "troth-sqlite": lambda: troth_server(
@@ -792,22 +780,13 @@ def run_round(
                 "bench.collect_apps:starlette",
                 options.workers,
             ),
-            "starlette-before": lambda: baseline_server(
-                "starlette-before",
-                BEFORE_TROTH,
-                "bench.collect_apps:starlette",
-                options.workers,
-            ),
         }
         for name in order:
-            if name in wanted:
+            if name in options.only:
                 server = servers[name]()
                 print(f"  {server.label} ...", file=sys.stderr, flush=True)
                 results.append(measure(server, work, script, body, options, half_rate, profile))
-    shown = [
-        "plain ASGI 204", BEFORE_TROTH, "Starlette 204 (ceiling)", "Troth, SQLite",
-        "Troth, PostgreSQL",
-    ]  # fmt: skip
+    shown = ["plain ASGI 204", "Starlette 204 (ceiling)", "Troth, SQLite", "Troth, PostgreSQL"]
     return sorted(results, key=lambda r: shown.index(r.server))
 
 
