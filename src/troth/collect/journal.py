@@ -1,8 +1,9 @@
 """The collector's journal: where an event becomes durable before the request is answered.
 
 Each serving process appends to its own segment file and fsyncs once per batch (group
-commit): the records appended in one turn of the event loop are written and fsynced together,
-and every request waiting on them is acknowledged after that one fsync. Segments
+commit): the records appended in one turn of the event loop (two for a busy batch, see
+DEFER_AT) are written and fsynced together, and every request waiting on them is acknowledged
+after that one fsync. Segments
 are sealed (renamed *.writing -> *.sealed) every `seal_after` seconds or `max_bytes`; the
 ingester moves sealed segments into the database. No database lock is taken on the request
 path, so any number of processes can collect into one SQLite file.
