@@ -1,11 +1,13 @@
 """Durable collect throughput and latency, beside a bare ASGI app and Starlette, in one run.
 
 Every server runs on the same stack: uvicorn, 2 worker processes, uvloop, httptools, no access
-log, on 127.0.0.1. `wrk` drives each one at full load for a fixed time with realistic page views
-(a few hundred pages, visitors, addresses and Chrome versions); `wrk` with each connection
-paced by random waits (or `hey -q` with --half-tool hey) then measures Troth's latency at half
-its own full-load rate, and Starlette's at Troth-on-SQLite's. For Troth, the events table must
-end up holding every acknowledged event once the ingester has caught up.
+log, on 127.0.0.1, each worker accepting on a socket of its own as `troth serve` runs them
+(`troth.workers`); the Starlette app is also run by the `uvicorn` command, whose workers share
+one socket, for reference. `wrk` drives each one at full load for a fixed time with realistic
+page views (a few hundred pages, visitors, addresses and Chrome versions); `wrk` with each
+connection paced by random waits (or `hey -q` with --half-tool hey) then measures Troth's
+latency at half its own full-load rate, and Starlette's at Troth-on-SQLite's. For Troth, the
+events table must end up holding every acknowledged event once the ingester has caught up.
 
 Needs: apt-get install -y wrk [hey]   (and PostgreSQL on 127.0.0.1:5432, user postgres, trust auth)
 Run:   .venv/bin/python bench/collect.py [--rounds 3] [--profile DIR]
@@ -68,6 +70,10 @@ CAMPAIGNS = (
     "",
 )
 VARIANTS = 400
+CEILING = "Starlette 204 (ceiling)"
+SHARED = "Starlette 204, one socket (uvicorn command)"
+ORDER = ("troth-sqlite", "troth-postgres", "plain", "starlette", "starlette-shared")
+"""The order servers run in within a round."""
 
 
 @dataclass
@@ -97,6 +103,8 @@ class Server:
     data_dir: Path | None = None
     database_url: str = ""
     expected_status: int = 204
+    listeners: int = 1
+    """Listening sockets on the port once every worker serves (one per worker when spread)."""
 
     @property
     def is_troth(self) -> bool:
@@ -226,18 +234,32 @@ def free_port() -> int:
         return port
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+def listening(port: int) -> int:
+    """How many sockets listen on this TCP port (IPv4, from /proc/net/tcp)."""
+    local = f":{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1].endswith(local) and line.split()[3] == "0A")
+
+
+def wait_ready(
+    port: int, proc: subprocess.Popen[bytes], listeners: int, timeout: float = 90.0
+) -> None:
+    """Until a worker answers and, where each worker has a socket of its own, all of them
+    listen: connections opened before a worker listens would all go to the others."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/bench-ready", timeout=2)
-            return
+            answered = True
         except urllib.error.HTTPError:
-            return  # any answer means a worker is serving
+            answered = True  # any answer means a worker is serving
         except OSError:
-            time.sleep(0.3)
+            answered = False
+        if answered and listening(port) >= listeners:
+            return
+        time.sleep(0.3)
     raise RuntimeError("server did not answer in time")
 
 
@@ -251,7 +273,7 @@ def running(server: Server, port: int, log: Path) -> Iterator[subprocess.Popen[b
             start_new_session=True,
         )  # fmt: skip
     try:
-        wait_ready(port, proc)
+        wait_ready(port, proc, server.listeners)
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -481,6 +503,7 @@ def troth_server(name: str, label: str, work: Path, database_url: str, workers: 
     return Server(
         name=name, label=label, command=[str(VENV_BIN / "troth"), "serve"], env=env,
         data_dir=data_dir, database_url=database_url, expected_status=202,
+        listeners=workers if workers > 1 else 1,
     )  # fmt: skip
 
 
@@ -492,10 +515,16 @@ def make_master_key(env: dict[str, str]) -> None:
     )
 
 
-def baseline_server(name: str, label: str, app: str, workers: int) -> Server:
-    command = [str(VENV_BIN / "uvicorn"), app, "--workers", str(workers), *STACK]
-    command += ["--host", "127.0.0.1"]
-    return Server(name=name, label=label, command=command)
+def baseline_server(name: str, label: str, app: str, workers: int, *, shared: bool) -> Server:
+    """A baseline app served as `troth serve` serves its workers (a socket each), or by the
+    `uvicorn` command (one socket all workers accept from)."""
+    if shared:
+        command = [str(VENV_BIN / "uvicorn"), app, "--workers", str(workers), *STACK]
+        command += ["--host", "127.0.0.1"]
+        return Server(name=name, label=label, command=command)
+    command = [str(VENV_BIN / "python"), "-m", "bench.collect_serve", app]
+    command += ["--workers", str(workers)]
+    return Server(name=name, label=label, command=command, listeners=workers)
 
 
 # ---------------------------------------------------------------- one server
@@ -624,7 +653,7 @@ def fdatasync_ms(directory: Path, count: int = 200) -> tuple[float, float]:
 
 
 def print_round(results: list[Result], options: Options, disk: tuple[float, float]) -> None:
-    ceiling = next((r.full.rps for r in results if r.server.startswith("Starlette")), 0.0)
+    ceiling = next((r.full.rps for r in results if r.server == CEILING), 0.0)
     print(
         f"\nwrk -t{options.threads} -c{options.connections} -d{options.duration}s "
         f"(after {options.warmup}s warm-up), uvicorn workers: {options.workers} for the "
@@ -675,7 +704,7 @@ def print_medians(rounds: list[list[Result]], options: Options) -> None:
         rows = [r for results in rounds for r in results if r.server == name]
         shares = []
         for results in rounds:
-            ceiling = next(r.full.rps for r in results if r.server.startswith("Starlette"))
+            ceiling = next(r.full.rps for r in results if r.server == CEILING)
             shares += [r.full.rps / ceiling for r in results if r.server == name]
         halves = [r.half for r in rows if r.half]
         med = statistics.median
@@ -720,7 +749,10 @@ def parse_options() -> Options:
     )  # fmt: skip
     parser.add_argument("--profile", type=Path, help="write py-spy profiles here")
     parser.add_argument(
-        "--only", nargs="*", default=["plain", "starlette", "troth-sqlite", "troth-postgres"]
+        "--only",
+        nargs="*",
+        default=[*ORDER],
+        help="which servers: " + ", ".join(ORDER) + " (the ceiling, starlette, is needed)",
     )
     args = parser.parse_args()
     return Options(
@@ -762,7 +794,6 @@ def run_round(
     def half_rate() -> float:  # the baseline's half-load run uses Troth-on-SQLite's rate
         return next((r.half_rate for r in results if r.server == "Troth, SQLite"), 0.0)
 
-    order = ["troth-sqlite", "troth-postgres", "plain", "starlette"]
     with postgres_database() as pg_url:
         servers = {
             "troth-sqlite": lambda: troth_server(
@@ -772,21 +803,24 @@ def run_round(
                 "troth-postgres", "Troth, PostgreSQL", work, pg_url, options.troth_workers
             ),
             "plain": lambda: baseline_server(
-                "plain", "plain ASGI 204", "bench.collect_apps:plain", options.workers
+                "plain", "plain ASGI 204", "bench.collect_apps:plain", options.workers,
+                shared=False,
             ),
             "starlette": lambda: baseline_server(
-                "starlette",
-                "Starlette 204 (ceiling)",
-                "bench.collect_apps:starlette",
-                options.workers,
+                "starlette", CEILING, "bench.collect_apps:starlette", options.workers,
+                shared=False,
             ),
-        }
-        for name in order:
+            "starlette-shared": lambda: baseline_server(
+                "starlette-shared", SHARED, "bench.collect_apps:starlette", options.workers,
+                shared=True,
+            ),
+        }  # fmt: skip
+        for name in ORDER:
             if name in options.only:
                 server = servers[name]()
                 print(f"  {server.label} ...", file=sys.stderr, flush=True)
                 results.append(measure(server, work, script, body, options, half_rate, profile))
-    shown = ["plain ASGI 204", "Starlette 204 (ceiling)", "Troth, SQLite", "Troth, PostgreSQL"]
+    shown = ["plain ASGI 204", CEILING, SHARED, "Troth, SQLite", "Troth, PostgreSQL"]
     return sorted(results, key=lambda r: shown.index(r.server))
 
 

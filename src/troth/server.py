@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import uvicorn
 
-from troth import collector
+from troth import collector, workers
 from troth.app import serving_app
 from troth.background import Background
 from troth.collect.endpoint import CollectEndpoint
@@ -34,16 +35,17 @@ def serve(runtime: Runtime) -> None:
         app = "troth.server:app_for_worker"
     collector.tune()
     try:
-        uvicorn.run(
-            app,
-            factory=settings.workers > 1,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            access_log=False,  # access lines carry client addresses: personal data
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-        )
+        options: dict[str, Any] = {
+            "host": settings.host,
+            "port": settings.port,
+            "access_log": False,  # access lines carry client addresses: personal data
+            "proxy_headers": True,
+            "forwarded_allow_ips": settings.forwarded_allow_ips,
+        }
+        if settings.workers > 1:
+            workers.run(uvicorn.Config(app, factory=True, workers=settings.workers, **options))
+        else:
+            uvicorn.run(app, **options)
     finally:
         seal_all()  # first, so the ingester's last pass takes what this process wrote
         background.stop()

@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +14,7 @@ import orjson
 from sqlalchemy import select
 
 from tests.conftest import EXAMPLE_POLICY
+from tests.serving import free_port, start_troth
 from troth.collect.event import Event
 from troth.collect.ingest import Ingester
 from troth.collect.journal import FREE_SUFFIX, SEALED_SUFFIX, frame, recycle, seed_of
@@ -25,47 +23,13 @@ from troth.config import Settings
 from troth.keys import ensure_master_key
 from troth.runtime import Runtime
 
-TROTH = str(Path(sys.executable).with_name("troth"))
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TROTH_")}
-    env |= {
-        "TROTH_DATA_DIR": str(tmp_path / "data"),
-        "TROTH_POLICY_FILE": str(tmp_path / "policy.yaml"),
-        "TROTH_PORT": str(port),
-        "TROTH_WORKERS": "2",
-    }
-    server = subprocess.Popen(
-        [TROTH, "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise RuntimeError("troth serve did not start")
 
 
 def _kill_9_mid_traffic(tmp_path: Path, settings: Settings) -> int:
     """Start a two-worker server, send 400 page views, kill -9 it: how many were acknowledged."""
-    port = _free_port()
-    server = _start(tmp_path, port)
+    port = free_port()
+    server = start_troth(tmp_path, port)
     url = f"http://127.0.0.1:{port}/api/collect"
 
     def send(n: int) -> bool:

@@ -1,0 +1,108 @@
+"""`troth serve` with several workers: each accepts connections on a socket of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLE_POLICY
+from tests.serving import free_port, start_troth
+from troth.config import Settings
+from troth.keys import ensure_master_key
+from troth.workers import SPREAD, port_socket
+
+pytestmark = pytest.mark.skipif(not SPREAD, reason="the kernel spreads connections on Linux")
+
+
+def _listeners(port: int) -> dict[int, int]:
+    """Listening sockets on this loopback port: socket inode -> the pid holding it."""
+    local = f"0100007F:{port:04X}"
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(int(fields[9]))
+    owners = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue  # gone, or not ours to read
+        for link in links:
+            if link.startswith("socket:[") and int(link[8:-1]) in inodes:
+                owners[int(link[8:-1])] = int(pid)
+    return owners
+
+
+def _children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def _wait_for(check: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+def test_each_worker_gets_a_socket_of_its_own_bound_to_the_port() -> None:
+    """What uvicorn hands each worker process (by pickling) is a new socket on the same port,
+    and the kernel spreads connections opened together over the workers' sockets."""
+    parent = port_socket("127.0.0.1", 0)
+    workers = [ForkingPickler.loads(ForkingPickler.dumps(parent)) for _ in range(2)]
+    try:
+        inodes = {os.fstat(s.fileno()).st_ino for s in (parent, *workers)}
+        assert len(inodes) == 3
+        assert all(s.getsockname() == parent.getsockname() for s in workers)
+        for sock in workers:
+            sock.listen(128)
+            sock.setblocking(False)
+        clients = [socket.create_connection(parent.getsockname()) for _ in range(64)]
+        accepted = [0, 0]
+        for n, sock in enumerate(workers):
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except BlockingIOError:
+                    break
+                conn.close()
+                accepted[n] += 1
+        for client in clients:
+            client.close()
+        assert sum(accepted) == 64
+        assert min(accepted) > 0  # all 64 on one socket: 2 chances in 2**64
+    finally:
+        for sock in (parent, *workers):
+            sock.close()
+
+
+def test_troth_serve_listens_once_per_worker_and_a_replaced_worker_listens_again(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
+    ensure_master_key(Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml"))
+    port = free_port()
+    server = start_troth(tmp_path, port, workers=2)
+    try:
+        _wait_for(lambda: len(_listeners(port)) == 2)
+        workers = _children(server.pid)
+        assert set(_listeners(port).values()) <= workers
+        assert len(set(_listeners(port).values())) == 2  # the parent does not listen
+
+        killed = min(set(_listeners(port).values()))
+        os.kill(killed, signal.SIGKILL)
+        _wait_for(lambda: len(_listeners(port)) == 2 and killed not in _listeners(port).values())
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(20):
+                assert client.get("/healthz", headers={"connection": "close"}).status_code == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -1,0 +1,46 @@
+"""`troth serve` run as a real process on a free loopback port, for tests that need one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.smtp_server import free_port
+
+TROTH = str(Path(sys.executable).with_name("troth"))
+
+
+def start_troth(tmp_path: Path, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+    """`troth serve` on tmp_path/data and tmp_path/policy.yaml, once /healthz answers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TROTH_")}
+    env |= {
+        "TROTH_DATA_DIR": str(tmp_path / "data"),
+        "TROTH_POLICY_FILE": str(tmp_path / "policy.yaml"),
+        "TROTH_PORT": str(port),
+        "TROTH_WORKERS": str(workers),
+    }
+    server = subprocess.Popen(
+        [TROTH, "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    os.killpg(server.pid, signal.SIGKILL)
+    raise RuntimeError("troth serve did not start")
+
+
+__all__ = ["TROTH", "free_port", "start_troth"]
