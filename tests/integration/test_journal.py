@@ -22,6 +22,7 @@ from troth.collect.event import Event
 from troth.collect.ingest import Ingester
 from troth.collect.journal import (
     DEFER_AT,
+    DEFER_TURNS,
     FREE_FOR_SECONDS,
     FREE_SUFFIX,
     MAX_FREE,
@@ -110,10 +111,15 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
 
 
 def _batches_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: int, rounds: int = 1
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    first: int,
+    rounds: int = 1,
+    later: tuple[int, ...] = (1,),
 ) -> list[int]:
-    """Records per write when `first` appends share a loop turn and one more comes a turn
-    later, after their flush was scheduled; `rounds` times, one after the other."""
+    """Records per write when `first` appends share a loop turn and one more comes after
+    each of `later` turns (1: after the flush they scheduled has run once); `rounds` times,
+    one after the other."""
     writer = JournalWriter(tmp_path, seal_after=60)
     batches: list[int] = []
     original = Segment.write
@@ -124,13 +130,15 @@ def _batches_written(
 
     monkeypatch.setattr(Segment, "write", counting_write)
 
-    async def late() -> None:
-        await asyncio.sleep(0)  # runs after the flush the first appends scheduled
-        await writer.append([event(first)])
+    async def late(turns: int) -> None:
+        for _ in range(turns):
+            await asyncio.sleep(0)  # one turn of the loop: the pending flush runs once
+        await writer.append([event(first + turns)])
 
     async def main() -> None:
         for _ in range(rounds):
-            batch = asyncio.gather(*(writer.append([event(n)]) for n in range(first)), late())
+            appends = [writer.append([event(n)]) for n in range(first)]
+            batch = asyncio.gather(*appends, *(late(turns) for turns in later))
             await asyncio.wait_for(batch, 10)  # a flush that kept deferring would hang
 
     run(main())
@@ -148,6 +156,22 @@ def test_each_busy_batch_waits_its_own_turn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert _batches_written(tmp_path, monkeypatch, DEFER_AT, rounds=2) == [DEFER_AT + 1] * 2
+
+
+def test_a_busy_batch_waits_while_it_grows_but_at_most_defer_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    growing = tuple(range(1, DEFER_TURNS + 3))  # one more request every turn
+    written = _batches_written(tmp_path, monkeypatch, DEFER_AT, later=growing)
+    assert written[0] == DEFER_AT + DEFER_TURNS > DEFER_AT + 1  # more than one turn
+    assert sum(written) == DEFER_AT + len(growing)
+
+
+def test_a_busy_batch_that_stops_growing_is_synced_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = _batches_written(tmp_path, monkeypatch, DEFER_AT, later=(1, 3))
+    assert written == [DEFER_AT + 1, 1]
 
 
 def test_a_smaller_batch_is_synced_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,12 +1,12 @@
 """The collector's journal: where an event becomes durable before the request is answered.
 
 Each serving process appends to its own segment file and fsyncs once per batch (group
-commit): the records appended in one turn of the event loop (two for a busy batch, see
-DEFER_AT) are written and fsynced together, and every request waiting on them is acknowledged
-after that one fsync. Segments
-are sealed (renamed *.writing -> *.sealed) every `seal_after` seconds or `max_bytes`; the
-ingester moves sealed segments into the database. No database lock is taken on the request
-path, so any number of processes can collect into one SQLite file.
+commit): the records appended in one turn of the event loop (a busy batch waits a few turns
+more while it grows, see DEFER_AT) are written and fsynced together, and every request
+waiting on them is acknowledged after that one fsync. Segments are sealed (renamed
+*.writing -> *.sealed) every `seal_after` seconds or `max_bytes`; the ingester moves sealed
+segments into the database. No database lock is taken on the request path, so any number of
+processes can collect into one SQLite file.
 
 Record format: 4-byte little-endian length, 4-byte CRC-32 of the payload (started from the
 segment's seed), payload. A torn tail (a crash mid-write, never acknowledged) fails its CRC
@@ -50,10 +50,12 @@ UNSEEDED_OPEN_SUFFIX = ".open"
 UNSEEDED_SEALED_SUFFIX = ".seg"
 """Segments of a version before seeded CRCs: read with seed 0."""
 DEFER_AT = 6
-"""Requests in a batch from which it waits one more event-loop turn before its fdatasync.
-On this project's machines each fdatasync costs tens of microseconds of CPU, so what a
-durable answer costs follows how many requests share one (`bench/README.md`). Like
-PostgreSQL's commit_delay, which waits only when commit_siblings others are active."""
+"""Requests in a batch from which it waits for more before its fdatasync: one event-loop
+turn, and another while requests keep joining it, up to DEFER_TURNS. On this project's
+machines each fdatasync costs tens of microseconds of CPU, so what a durable answer costs
+follows how many requests share one (`bench/README.md`). Like PostgreSQL's commit_delay,
+which waits only when commit_siblings others are active."""
+DEFER_TURNS = 3
 MAX_FREE = 8
 """Ingested segments kept for reuse; beyond this they are deleted."""
 MAX_RECYCLED_BYTES = 16 << 20
@@ -221,14 +223,14 @@ class JournalWriter:
 
     The first append of an event-loop turn schedules a flush for the next turn; every record
     appended until then joins it. A batch of DEFER_AT requests or more waits one turn more,
-    once: a busy worker then syncs less often, and a quiet one, whose batches are small,
-    waits no longer. The flush writes the batch with one write and one fdatasync on the
-    loop's own thread, then answers its requests. Requests that arrive during the
-    fdatasync wait in the socket buffers and form the next batch. No thread hands batches
-    back and forth: a request pays a future and a list append, and a batch one system call
-    pair. The cost is that the worker answers nothing else (console, scripts, pixel) while
-    its disk syncs. Sealing segments (a rename and a directory fsync) and preparing the next
-    one happen on a rotation thread.
+    and another while requests keep joining it, up to DEFER_TURNS: a busy worker then syncs
+    less often, and a quiet one, whose batches are small, waits no longer. The flush writes
+    the batch with one write and one fdatasync on the loop's own thread, then answers its
+    requests. Requests that arrive during the fdatasync wait in the socket buffers and form
+    the next batch. No thread hands batches back and forth: a request pays a future and a
+    list append, and a batch one system call pair. The cost is that the worker answers
+    nothing else (console, scripts, pixel) while its disk syncs. Sealing segments (a rename
+    and a directory fsync) and preparing the next one happen on a rotation thread.
     """
 
     def __init__(
@@ -248,7 +250,8 @@ class JournalWriter:
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
         self._flushing = False  # that loop is writing and syncing a batch
-        self._deferred = False  # the pending batch has waited its one extra turn
+        self._deferred = 0  # turns the pending batch has waited for more
+        self._deferred_size = 0  # its size when it last waited
         self._closed = threading.Event()  # stops the rotation thread
         self._rotator = threading.Thread(target=self._rotate_forever, daemon=True)
         self._rotator.start()
@@ -276,17 +279,19 @@ class JournalWriter:
         if not self._loop.is_closed():
             raise RuntimeError("a journal writer serves one event loop at a time")
         stale, self._pending, self._waiters = self._pending, [], []
-        self._deferred = False
+        self._deferred = self._deferred_size = 0
         self._write(stale)
 
     def _flush(self) -> None:
         """On the event loop: write and fsync this turn's records, then answer their requests."""
         with self._batch:
-            if len(self._waiters) >= DEFER_AT and not self._deferred:
-                self._deferred = True
+            size = len(self._waiters)
+            if size >= DEFER_AT and size > self._deferred_size and self._deferred < DEFER_TURNS:
+                self._deferred += 1
+                self._deferred_size = size
                 asyncio.get_running_loop().call_soon(self._flush)
                 return
-            self._deferred = False
+            self._deferred = self._deferred_size = 0
             payloads = self._pending
             waiters = self._waiters
             self._pending, self._waiters = [], []
