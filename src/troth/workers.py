@@ -26,9 +26,10 @@ SPREAD = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 """Whether the kernel spreads connections over sockets sharing a port (Linux)."""
 
 
-def _bind(sock: socket.socket, address: Any) -> None:
+def _bind(sock: socket.socket, address: Any, *, reuse_address: bool = True) -> None:
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_address:  # binds beside connections of an earlier run still in TIME_WAIT
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError:
@@ -52,9 +53,18 @@ class PortSocket(socket.socket):
 
 
 def port_socket(host: str, port: int) -> PortSocket:
+    """The parent's socket, once the port is known to be free. Any process of the same user
+    may bind a port that sockets share, so a second server started on this port would
+    otherwise join this one's sockets and take part of its connections. The probe fails
+    while any server holds the port: the listening sockets of one, or the parent socket of
+    this kind, which lets no plain socket bind beside it (it does not reuse addresses)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        address = probe.getsockname()  # port 0: the one the system chose
     sock = PortSocket(family, socket.SOCK_STREAM)
-    _bind(sock, (host, port))
+    _bind(sock, address, reuse_address=False)
     return sock
 
 

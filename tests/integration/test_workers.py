@@ -12,12 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from tests.conftest import EXAMPLE_POLICY
 from tests.serving import free_port, start_troth
 from troth.config import Settings
 from troth.keys import ensure_master_key
-from troth.workers import SPREAD, port_socket
+from troth.workers import SPREAD, port_socket, run
 
 pytestmark = pytest.mark.skipif(not SPREAD, reason="the kernel spreads connections on Linux")
 
@@ -83,6 +85,22 @@ def test_each_worker_gets_a_socket_of_its_own_bound_to_the_port() -> None:
     finally:
         for sock in (parent, *workers):
             sock.close()
+
+
+def test_a_port_in_use_is_refused_though_sockets_may_share_it() -> None:
+    """A second server on a port in use exits with a reason, as with a shared socket,
+    instead of joining the first server's sockets and taking part of its connections."""
+    first = port_socket("127.0.0.1", 0)
+    try:
+        host, port = first.getsockname()
+        with pytest.raises(OSError):
+            port_socket(host, port)
+        config = uvicorn.Config("troth.server:app_for_worker", host=host, port=port, workers=2)
+        with pytest.raises(SystemExit) as exited:
+            run(config)
+        assert exited.value.code == STARTUP_FAILURE
+    finally:
+        first.close()
 
 
 def test_troth_serve_listens_once_per_worker_and_a_replaced_worker_listens_again(
