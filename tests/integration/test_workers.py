@@ -125,3 +125,22 @@ def test_troth_serve_listens_once_per_worker_and_a_replaced_worker_listens_again
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_troth_serve_starts_again_at_once_on_its_port(tmp_path: Path) -> None:
+    """Connections the server closed wait in TIME_WAIT on its port; a restart binds beside
+    them (the parent's socket does not reuse addresses, but shares the port)."""
+    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
+    ensure_master_key(Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml"))
+    port = free_port()
+    for _ in range(2):
+        server = start_troth(tmp_path, port, workers=2)
+        try:
+            for _ in range(20):  # the server closes each: TIME_WAIT on its side
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/healthz", headers={"connection": "close"}
+                )
+                assert response.status_code == 200
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
