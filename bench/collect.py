@@ -70,6 +70,10 @@ CAMPAIGNS = (
     "",
 )
 VARIANTS = 400
+CONNECTIONS = 64
+"""Full load: where the ceiling peaks on this kind of machine (Starlette 204, one run each,
+2026-11-26 20:18: 32,790 req/s at 16 connections, 36,225 at 32, 38,623 at 48, 39,571 at 64,
+38,460 at 96, 38,070 at 128). Fewer leave the ceiling short of its peak; more only queue."""
 CEILING = "Starlette 204 (ceiling)"
 SHARED = "Starlette 204, one socket (uvicorn command)"
 ORDER = ("troth-sqlite", "troth-postgres", "plain", "starlette", "starlette-shared")
@@ -727,7 +731,9 @@ def parse_options() -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--connections", type=int, default=CONNECTIONS, help="wrk connections at full load"
+    )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument(
         "--hey-workers", type=int, default=50, help="connections at half load (wrk or hey)"
