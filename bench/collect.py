@@ -507,7 +507,7 @@ def troth_server(name: str, label: str, work: Path, database_url: str, workers: 
     return Server(
         name=name, label=label, command=[str(VENV_BIN / "troth"), "serve"], env=env,
         data_dir=data_dir, database_url=database_url, expected_status=202,
-        listeners=workers if workers > 1 else 1,
+        listeners=workers,  # one socket each beside others, or the one socket of one
     )  # fmt: skip
 
 

@@ -11,9 +11,20 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import EXAMPLE_POLICY
 from tests.smtp_server import free_port
+from troth.config import Settings
+from troth.keys import ensure_master_key
 
 TROTH = str(Path(sys.executable).with_name("troth"))
+
+
+def server_settings(tmp_path: Path) -> Settings:
+    """What `start_troth` serves: the example policy in tmp_path, a master key beside it."""
+    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
+    settings = Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml")
+    ensure_master_key(settings)
+    return settings
 
 
 def start_troth(tmp_path: Path, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
@@ -43,4 +54,4 @@ def start_troth(tmp_path: Path, port: int, workers: int = 2) -> subprocess.Popen
     raise RuntimeError("troth serve did not start")
 
 
-__all__ = ["TROTH", "free_port", "start_troth"]
+__all__ = ["TROTH", "free_port", "server_settings", "start_troth"]

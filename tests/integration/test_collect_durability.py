@@ -13,14 +13,12 @@ import httpx
 import orjson
 from sqlalchemy import select
 
-from tests.conftest import EXAMPLE_POLICY
-from tests.serving import free_port, start_troth
+from tests.serving import free_port, server_settings, start_troth
 from troth.collect.event import Event
 from troth.collect.ingest import Ingester
 from troth.collect.journal import FREE_SUFFIX, SEALED_SUFFIX, frame, recycle, seed_of
 from troth.collect.models import StoredEvent
 from troth.config import Settings
-from troth.keys import ensure_master_key
 from troth.runtime import Runtime
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
@@ -59,15 +57,8 @@ def _stored_after_restart(settings: Settings) -> list[str]:
         runtime.close()
 
 
-def _settings(tmp_path: Path) -> Settings:
-    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
-    settings = Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml")
-    ensure_master_key(settings)
-    return settings
-
-
 def test_acknowledged_events_survive_kill_9(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = server_settings(tmp_path)
     acknowledged = _kill_9_mid_traffic(tmp_path, settings)
     assert acknowledged == 400
     assert len(_stored_after_restart(settings)) == acknowledged
@@ -78,7 +69,7 @@ def test_kill_9_in_recycled_segments_stores_the_acknowledged_and_nothing_old(
 ) -> None:
     """The workers start on ingested segments kept for reuse, full of an earlier use's
     records: after kill -9, every acknowledged event is stored and none of the old ones."""
-    settings = _settings(tmp_path)
+    settings = server_settings(tmp_path)
     journal = tmp_path / "data" / "collect" / "journal"
     journal.mkdir(parents=True)
     kept = []

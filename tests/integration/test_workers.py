@@ -15,10 +15,7 @@ import pytest
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from tests.conftest import EXAMPLE_POLICY
-from tests.serving import free_port, start_troth
-from troth.config import Settings
-from troth.keys import ensure_master_key
+from tests.serving import free_port, server_settings, start_troth
 from troth.workers import SPREAD, port_socket, run
 
 pytestmark = pytest.mark.skipif(not SPREAD, reason="the kernel spreads connections on Linux")
@@ -106,8 +103,7 @@ def test_a_port_in_use_is_refused_though_sockets_may_share_it() -> None:
 def test_troth_serve_listens_once_per_worker_and_a_replaced_worker_listens_again(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
-    ensure_master_key(Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml"))
+    server_settings(tmp_path)
     port = free_port()
     server = start_troth(tmp_path, port, workers=2)
     try:
@@ -130,8 +126,7 @@ def test_troth_serve_listens_once_per_worker_and_a_replaced_worker_listens_again
 def test_troth_serve_starts_again_at_once_on_its_port(tmp_path: Path) -> None:
     """Connections the server closed wait in TIME_WAIT on its port; a restart binds beside
     them (the parent's socket does not reuse addresses, but shares the port)."""
-    (tmp_path / "policy.yaml").write_text(EXAMPLE_POLICY.read_text())
-    ensure_master_key(Settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.yaml"))
+    server_settings(tmp_path)
     port = free_port()
     for _ in range(2):
         server = start_troth(tmp_path, port, workers=2)
