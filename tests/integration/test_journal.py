@@ -41,6 +41,7 @@ from troth.collect.journal import (
     seed_of,
 )
 from troth.collect.models import StoredEvent
+from troth.collect.uring import SyncRing
 from troth.runtime import Runtime
 
 T = TypeVar("T")
@@ -71,6 +72,12 @@ def stored(runtime: Runtime) -> int:
         return int(session.scalar(select(func.count()).select_from(StoredEvent)) or 0)
 
 
+@pytest.fixture(params=["io_uring", "loop thread"])
+def use_ring(request: pytest.FixtureRequest) -> bool:
+    """Each way a writer syncs: through io_uring, and on the event loop's own thread."""
+    return bool(request.param == "io_uring")
+
+
 def test_records_round_trip_and_a_torn_tail_is_ignored() -> None:
     data = frame(b"one") + frame(b"two") + frame(b"three")[:-2]
     assert list(read_records(data)) == [b"one", b"two"]
@@ -80,24 +87,35 @@ def test_records_round_trip_and_a_torn_tail_is_ignored() -> None:
 
 
 def test_appends_of_one_loop_turn_share_one_write_and_fsync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_ring: bool
 ) -> None:
-    writer = JournalWriter(tmp_path, seal_after=60)
+    writer = JournalWriter(tmp_path, seal_after=60, use_ring=use_ring)
+    assert writer.syncs_in_background is use_ring
     writes = 0
-    syncs: list[int] = []  # how many records were on disk at each fsync
+    syncs: list[int] = []  # how many records were written at each fsync
     original_write, original_sync = Segment.write, Segment.sync
+    original_submit = SyncRing.submit_datasync
 
     def counting_write(self: Segment, data: bytes) -> None:
         nonlocal writes
         writes += 1
         original_write(self, data)
 
+    def on_disk() -> int:
+        (path,) = tmp_path.glob(f"*{OPEN_SUFFIX}")
+        return len(list(read_segment(path)))
+
     def counting_sync(self: Segment) -> None:
         original_sync(self)
-        syncs.append(len(list(read_segment(self.path))))
+        syncs.append(on_disk())
+
+    def counting_submit(self: SyncRing, fd: int) -> None:
+        original_submit(self, fd)
+        syncs.append(on_disk())
 
     monkeypatch.setattr(Segment, "write", counting_write)
     monkeypatch.setattr(Segment, "sync", counting_sync)
+    monkeypatch.setattr(SyncRing, "submit_datasync", counting_submit)
 
     async def main() -> None:
         await asyncio.gather(*(writer.append([event(n)]) for n in range(200)))
@@ -116,11 +134,12 @@ def _batches_written(
     first: int,
     rounds: int = 1,
     later: tuple[int, ...] = (1,),
+    use_ring: bool = True,
 ) -> list[int]:
     """Records per write when `first` appends share a loop turn and one more comes after
     each of `later` turns (1: after the flush they scheduled has run once); `rounds` times,
     one after the other."""
-    writer = JournalWriter(tmp_path, seal_after=60)
+    writer = JournalWriter(tmp_path, seal_after=60, use_ring=use_ring)
     batches: list[int] = []
     original = Segment.write
 
@@ -147,35 +166,43 @@ def _batches_written(
 
 
 def test_a_batch_of_defer_at_requests_waits_one_turn_for_more(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_ring: bool
 ) -> None:
-    assert _batches_written(tmp_path, monkeypatch, DEFER_AT) == [DEFER_AT + 1]
+    assert _batches_written(tmp_path, monkeypatch, DEFER_AT, use_ring=use_ring) == [DEFER_AT + 1]
 
 
 def test_each_busy_batch_waits_its_own_turn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_ring: bool
 ) -> None:
-    assert _batches_written(tmp_path, monkeypatch, DEFER_AT, rounds=2) == [DEFER_AT + 1] * 2
+    assert (
+        _batches_written(tmp_path, monkeypatch, DEFER_AT, rounds=2, use_ring=use_ring)
+        == [DEFER_AT + 1] * 2
+    )
 
 
 def test_a_busy_batch_waits_while_it_grows_but_at_most_defer_turns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_ring: bool
 ) -> None:
     growing = tuple(range(1, DEFER_TURNS + 3))  # one more request every turn
-    written = _batches_written(tmp_path, monkeypatch, DEFER_AT, later=growing)
+    written = _batches_written(tmp_path, monkeypatch, DEFER_AT, later=growing, use_ring=use_ring)
     assert written[0] == DEFER_AT + DEFER_TURNS > DEFER_AT + 1  # more than one turn
     assert sum(written) == DEFER_AT + len(growing)
 
 
 def test_a_busy_batch_that_stops_growing_is_synced_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_ring: bool
 ) -> None:
-    written = _batches_written(tmp_path, monkeypatch, DEFER_AT, later=(1, 3))
+    written = _batches_written(tmp_path, monkeypatch, DEFER_AT, later=(1, 3), use_ring=use_ring)
     assert written == [DEFER_AT + 1, 1]
 
 
-def test_a_smaller_batch_is_synced_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _batches_written(tmp_path, monkeypatch, DEFER_AT - 1) == [DEFER_AT - 1, 1]
+def test_a_smaller_batch_is_synced_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_ring: bool
+) -> None:
+    assert _batches_written(tmp_path, monkeypatch, DEFER_AT - 1, use_ring=use_ring) == [
+        DEFER_AT - 1,
+        1,
+    ]
 
 
 def test_a_failed_fsync_fails_its_whole_batch_and_retires_the_segment(
@@ -192,7 +219,7 @@ def test_a_failed_fsync_fails_its_whole_batch_and_retires_the_segment(
         original(self)
 
     monkeypatch.setattr(Segment, "sync", first_one_fails)
-    writer = JournalWriter(tmp_path, seal_after=60)
+    writer = JournalWriter(tmp_path, seal_after=60, use_ring=False)
 
     async def main() -> list[BaseException | None]:
         failed = await asyncio.gather(
@@ -234,7 +261,7 @@ def _mid_fsync(writer: JournalWriter, monkeypatch: pytest.MonkeyPatch) -> Iterat
 def test_a_segment_is_not_sealed_while_an_fsync_on_it_is_in_flight(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = JournalWriter(tmp_path, seal_after=60)
+    writer = JournalWriter(tmp_path, seal_after=60, use_ring=False)
     with _mid_fsync(writer, monkeypatch):
         writer.rotate(force=True)  # the rotation thread's move, during the loop's fsync
         assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
@@ -246,7 +273,7 @@ def test_a_segment_is_not_sealed_while_an_fsync_on_it_is_in_flight(
 def test_close_waits_for_an_fsync_in_flight_and_seals_its_segment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = JournalWriter(tmp_path, seal_after=60)
+    writer = JournalWriter(tmp_path, seal_after=60, use_ring=False)
     monkeypatch.setattr(writer, "rotate", lambda **_: None)  # only close() may seal
     with _mid_fsync(writer, monkeypatch) as release:
         closing = threading.Thread(target=writer.close)
@@ -262,7 +289,7 @@ def test_close_waits_for_an_fsync_in_flight_and_seals_its_segment(
 def test_a_second_live_loop_is_refused_while_the_first_one_flushes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writer = JournalWriter(tmp_path, seal_after=60)
+    writer = JournalWriter(tmp_path, seal_after=60, use_ring=False)
     with (
         _mid_fsync(writer, monkeypatch),
         pytest.raises(RuntimeError, match="one event loop at a time"),
@@ -451,8 +478,8 @@ def test_ingested_segments_kept_for_reuse_are_capped_and_expire(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_idle_segment_is_sealed_without_more_traffic(tmp_path: Path) -> None:
-    writer = JournalWriter(tmp_path, seal_after=0.05)
+def test_an_idle_segment_is_sealed_without_more_traffic(tmp_path: Path, use_ring: bool) -> None:
+    writer = JournalWriter(tmp_path, seal_after=0.05, use_ring=use_ring)
 
     async def main() -> None:
         await writer.append([event(1)])
@@ -468,13 +495,13 @@ def test_an_idle_segment_is_sealed_without_more_traffic(tmp_path: Path) -> None:
 
 
 def test_a_failed_write_fails_every_waiting_request(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_ring: bool
 ) -> None:
     def disk_full(self: object, data: bytes) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("troth.collect.journal.Segment.write", disk_full)
-    writer = JournalWriter(tmp_path, seal_after=60)
+    writer = JournalWriter(tmp_path, seal_after=60, use_ring=use_ring)
 
     async def main() -> list[BaseException | None]:
         results = await asyncio.gather(

@@ -39,7 +39,10 @@ import time
 import weakref
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from troth.collect.uring import SyncRing, open_ring
 
 HEADER = struct.Struct("<II")
 NEW_SUFFIX = ".new"
@@ -225,16 +228,23 @@ class JournalWriter:
     appended until then joins it. A batch of DEFER_AT requests or more waits one turn more,
     and another while requests keep joining it, up to DEFER_TURNS: a busy worker then syncs
     less often, and a quiet one, whose batches are small, waits no longer. The flush writes
-    the batch with one write and one fdatasync on the loop's own thread, then answers its
-    requests. Requests that arrive during the fdatasync wait in the socket buffers and form
-    the next batch. No thread hands batches back and forth: a request pays a future and a
-    list append, and a batch one system call pair. The cost is that the worker answers
-    nothing else (console, scripts, pixel) while its disk syncs. Sealing segments (a rename
-    and a directory fsync) and preparing the next one happen on a rotation thread.
+    the batch with one write on the loop's own thread and starts its fdatasync through
+    io_uring (`uring.py`): the loop goes on reading and checking requests, which form the
+    next batch, and answers the synced batch when the ring reports the sync's end. One sync
+    is in flight at a time, so a failed sync can never be followed by a successful one that
+    only looks as if it covered the failed batch's pages. Where io_uring cannot be used the
+    loop's thread syncs each batch itself, and answers nothing else meanwhile. Sealing
+    segments (a rename and a directory fsync) and preparing the next one happen on a
+    rotation thread.
     """
 
     def __init__(
-        self, directory: Path, *, seal_after: float = 0.5, max_bytes: int = 8 << 20
+        self,
+        directory: Path,
+        *,
+        seal_after: float = 0.5,
+        max_bytes: int = 8 << 20,
+        use_ring: bool = True,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
@@ -245,24 +255,33 @@ class JournalWriter:
         self._retired: list[Segment] = []  # to seal once nothing syncs them, under _lock
         self._lock = threading.Lock()  # segments: the loop's flush and the rotation thread
         self._synced = threading.Condition(self._lock)  # a segment's last fsync ended
-        self._batch = threading.Lock()  # the four below: appends and the flush's hand-over
+        self._batch = threading.Lock()  # the five below: appends and the flush's hand-over
         self._pending: list[bytes] = []  # the records of the next flush
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop _waiters belong to
         self._flushing = False  # that loop is writing and syncing a batch
+        self._in_flight: _Batch | None = None  # written, its sync started through the ring
         self._deferred = 0  # turns the pending batch has waited for more
         self._deferred_size = 0  # its size when it last waited
+        self._ring = open_ring() if use_ring else None
+        self._ring_loop: asyncio.AbstractEventLoop | None = None  # where the ring's reader is
         self._closed = threading.Event()  # stops the rotation thread
         self._rotator = threading.Thread(target=self._rotate_forever, daemon=True)
         self._rotator.start()
         _writers.add(self)
+
+    @property
+    def syncs_in_background(self) -> bool:
+        """Whether batches are synced through io_uring (else on the loop's thread)."""
+        return self._ring is not None
 
     async def append(self, payloads: list[bytes]) -> None:
         """Returns once the records are fsynced."""
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         with self._batch:
-            if (self._waiters or self._flushing) and loop is not self._loop:
+            busy = self._waiters or self._flushing or self._in_flight is not None
+            if busy and loop is not self._loop:
                 self._take_over_from(loop)
             if not self._waiters:
                 self._loop = loop
@@ -278,36 +297,106 @@ class JournalWriter:
         assert self._loop is not None
         if not self._loop.is_closed():
             raise RuntimeError("a journal writer serves one event loop at a time")
+        self._finish_in_flight_here()
         stale, self._pending, self._waiters = self._pending, [], []
         self._deferred = self._deferred_size = 0
         self._write(stale)
 
     def _flush(self) -> None:
-        """On the event loop: write and fsync this turn's records, then answer their requests."""
+        """On the event loop: write this turn's records and sync them, or, while a sync is
+        in flight, leave them for the flush that follows its end."""
         with self._batch:
             size = len(self._waiters)
+            if not size or self._in_flight is not None:
+                return
             if size >= DEFER_AT and size > self._deferred_size and self._deferred < DEFER_TURNS:
                 self._deferred += 1
                 self._deferred_size = size
                 asyncio.get_running_loop().call_soon(self._flush)
                 return
             self._deferred = self._deferred_size = 0
-            payloads = self._pending
-            waiters = self._waiters
+            batch = _Batch(self._pending, self._waiters)
             self._pending, self._waiters = [], []
             self._flushing = True
-        error: Exception | None = None
         try:
-            self._write(payloads)
-        except Exception as exc:  # this batch's requests fail; the next batch tries again
-            error = exc
+            self._sync_batch(batch)
         finally:
             self._flushing = False
-        _settle(waiters, error)
+
+    def _sync_batch(self, batch: _Batch) -> None:
+        try:
+            batch.segment = self._write_records(batch.payloads)
+        except Exception as exc:  # this batch's requests fail; the next batch tries again
+            _settle(batch.waiters, exc)
+            return
+        ring = self._ring_on(asyncio.get_running_loop())
+        if ring is None:
+            self._synced_now(batch)
+            return
+        try:
+            ring.submit_datasync(batch.segment.fd)
+        except OSError as exc:
+            self._sync_ended(batch, exc)
+            return
+        self._in_flight = batch
+
+    def _ring_on(self, loop: asyncio.AbstractEventLoop) -> SyncRing | None:
+        """The ring, its eventfd read by this loop (a writer moves to a new loop only once
+        the old one is closed, see _take_over_from)."""
+        ring = self._ring
+        if ring is not None and self._ring_loop is not loop:
+            loop.add_reader(ring.fileno(), self._ring_ready)
+            self._ring_loop = loop
+        return ring
+
+    def _ring_ready(self) -> None:
+        """The ring's reader: answer the batch whose sync ended, then flush what waited."""
+        assert self._ring is not None
+        for error in self._ring.results():
+            batch, self._in_flight = self._in_flight, None
+            if batch is not None:
+                self._sync_ended(batch, error)
+        self._flush()
+
+    def _finish_in_flight_here(self) -> None:
+        """A sync in flight whose loop no longer runs: wait for its end on this thread."""
+        batch = self._in_flight
+        loop = self._ring_loop
+        if batch is None or self._ring is None or (loop is not None and loop.is_running()):
+            return
+        for error in self._ring.wait():
+            self._in_flight = None
+            self._sync_ended(batch, error, answer=loop is not None and not loop.is_closed())
+
+    def _synced_now(self, batch: _Batch) -> None:
+        """Sync a written batch on this thread, then answer it."""
+        assert batch.segment is not None
+        error: OSError | None = None
+        try:
+            batch.segment.sync()
+        except OSError as exc:
+            error = exc
+        self._sync_ended(batch, error)
+
+    def _sync_ended(self, batch: _Batch, error: OSError | None, *, answer: bool = True) -> None:
+        segment = batch.segment
+        assert segment is not None
+        with self._lock:
+            if error is not None:
+                # After a failed fdatasync the kernel may mark the pages clean, and a later
+                # fsync of the same file would succeed without them: no more batches go here.
+                self._retire(segment)
+            segment.syncing -= 1
+            if not segment.syncing:
+                self._synced.notify_all()
+        if answer:
+            _settle(batch.waiters, error)
         if self._closed.is_set():  # a batch that was still pending when close() ran
             self.rotate(force=True)
 
-    def _write(self, payloads: list[bytes]) -> None:
+    def _write_records(self, payloads: list[bytes]) -> Segment:
+        """Append records to the current segment (not yet synced); the segment counts one
+        more sync in flight until `_sync_ended`."""
         with self._lock:
             segment = self._segment
             if segment is None:
@@ -323,19 +412,18 @@ class JournalWriter:
             if segment.size >= self.max_bytes:
                 self._retire(segment)
             segment.syncing += 1
+        return segment
+
+    def _write(self, payloads: list[bytes]) -> None:
+        """Write and sync records on this thread, raising what failed (nobody waits)."""
+        batch = _Batch(payloads, [])
+        batch.segment = self._write_records(payloads)
         try:
-            segment.sync()
-        except OSError:
-            # After a failed fdatasync the kernel may mark the pages clean, and a later
-            # fsync of the same file would succeed without them: no more batches go here.
-            with self._lock:
-                self._retire(segment)
+            batch.segment.sync()
+        except OSError as exc:
+            self._sync_ended(batch, exc)
             raise
-        finally:
-            with self._lock:
-                segment.syncing -= 1
-                if not segment.syncing:
-                    self._synced.notify_all()
+        self._sync_ended(batch, None)
 
     def _retire(self, segment: Segment) -> None:
         """Under _lock: no more writes go to this segment; it is sealed once synced."""
@@ -393,6 +481,8 @@ class JournalWriter:
         batch still pending then is sealed by its own flush."""
         self._closed.set()
         self._rotator.join()
+        with self._batch:
+            self._finish_in_flight_here()
         with self._lock:
             if self._segment is not None and self._segment.size:
                 self._retire(self._segment)
@@ -402,6 +492,15 @@ class JournalWriter:
             spare, self._spare = self._spare, None
         if spare is not None:
             spare.discard()
+
+
+@dataclass
+class _Batch:
+    """Records written together, the requests waiting for them, and the segment they went to."""
+
+    payloads: list[bytes]
+    waiters: list[asyncio.Future[None]]
+    segment: Segment | None = None
 
 
 def _settle(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:

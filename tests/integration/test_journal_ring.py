@@ -1,0 +1,134 @@
+"""The journal's syncs through io_uring: the event loop goes on while one is in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_journal import event, run
+from troth.collect.journal import OPEN_SUFFIX, SEALED_SUFFIX, JournalWriter, read_segment
+from troth.collect.uring import SyncRing, open_ring
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="io_uring is Linux's")
+
+
+def written(directory: Path) -> list[bytes]:
+    (path,) = directory.glob(f"*{OPEN_SUFFIX}")
+    return list(read_segment(path))
+
+
+def test_io_uring_is_available_here() -> None:
+    assert open_ring() is not None  # else every writer here syncs on its loop's thread
+
+
+def test_the_loop_goes_on_while_a_sync_is_in_flight_and_the_next_batch_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = JournalWriter(tmp_path, seal_after=60)
+    assert writer.syncs_in_background
+    held: list[Callable[[], None]] = []  # submissions of syncs, started when a test says
+    submit = SyncRing.submit_datasync
+    monkeypatch.setattr(
+        SyncRing, "submit_datasync", lambda ring, fd: held.append(lambda: submit(ring, fd))
+    )
+
+    async def turns(count: int) -> None:
+        for _ in range(count):
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        first = asyncio.ensure_future(writer.append([event(1)]))
+        await turns(3)
+        assert len(held) == 1  # written, and its sync on its way
+        second = asyncio.ensure_future(writer.append([event(2)]))
+        await turns(20)  # this coroutine runs: the loop is not held by the sync
+        assert not first.done()
+        assert not second.done()
+        assert written(tmp_path) == [event(1)]  # one sync in flight at a time
+        held.pop()()
+        await asyncio.wait_for(first, 5)
+        assert not second.done()
+        while not held:  # the sync's end flushed the batch that waited
+            await asyncio.sleep(0.001)
+        assert written(tmp_path) == [event(1), event(2)]
+        held.pop()()
+        await asyncio.wait_for(second, 5)
+
+    run(main())
+    writer.close()
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_segment(segment)) == [event(1), event(2)]
+
+
+def test_a_sync_the_kernel_fails_fails_its_whole_batch_and_retires_the_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit = SyncRing.submit_datasync
+    calls = 0
+
+    def first_one_fails(ring: SyncRing, fd: int) -> None:
+        nonlocal calls
+        calls += 1
+        submit(ring, -1 if calls == 1 else fd)  # the kernel answers EBADF through the ring
+
+    monkeypatch.setattr(SyncRing, "submit_datasync", first_one_fails)
+    writer = JournalWriter(tmp_path, seal_after=60)
+
+    async def main() -> list[BaseException | None]:
+        failed = await asyncio.gather(
+            *(writer.append([event(n)]) for n in range(5)), return_exceptions=True
+        )
+        await writer.append([event(5)])
+        return list(failed)
+
+    results = run(main())
+    assert all(isinstance(result, OSError) and result.errno == 9 for result in results)
+    writer.close()
+    _failed, second = sorted(tmp_path.glob(f"*{SEALED_SUFFIX}"))
+    assert list(read_segment(second)) == [event(5)]
+
+
+def _abandon_mid_sync(writer: JournalWriter) -> None:
+    """A loop that starts a sync, then stops and closes before it reads the sync's end."""
+
+    def abandoned() -> None:
+        loop = asyncio.new_event_loop()
+        waiting = writer.append([event(1)])
+
+        def start() -> None:
+            waiting.send(None)  # appends and schedules the flush
+            loop.call_soon(loop.stop)  # after the flush, which writes and starts the sync
+
+        loop.call_soon(start)
+        loop.run_forever()
+        loop.close()
+        waiting.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(abandoned).result()
+
+
+def test_close_waits_here_for_a_sync_whose_loop_is_gone(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, seal_after=60)
+    _abandon_mid_sync(writer)
+    started = time.monotonic()
+    writer.close()
+    assert time.monotonic() - started < 5  # not close()'s 30 s wait for the loop
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_segment(segment)) == [event(1)]
+
+
+def test_a_new_loop_takes_over_after_a_sync_in_flight_on_a_closed_one(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, seal_after=60)
+    _abandon_mid_sync(writer)
+    run(writer.append([event(2)]))  # its loop reads the ring's descriptor now
+    run(writer.append([event(3)]))
+    writer.close()
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_segment(segment)) == [event(1), event(2), event(3)]
