@@ -27,6 +27,22 @@ def test_io_uring_is_available_here() -> None:
     assert open_ring() is not None  # else every writer here syncs on its loop's thread
 
 
+def test_where_io_uring_cannot_be_set_up_the_loops_thread_syncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(ring: SyncRing) -> None:
+        raise PermissionError(1, "Operation not permitted")  # io_uring_disabled, seccomp
+
+    monkeypatch.setattr(SyncRing, "__init__", refused)
+    assert open_ring() is None
+    writer = JournalWriter(tmp_path, seal_after=60)
+    assert not writer.syncs_in_background
+    run(writer.append([event(1)]))
+    writer.close()
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
+    assert list(read_segment(segment)) == [event(1)]
+
+
 def test_the_loop_goes_on_while_a_sync_is_in_flight_and_the_next_batch_waits_for_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

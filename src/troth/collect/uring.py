@@ -58,7 +58,8 @@ class SyncRing:
         if sqe is None:
             raise OSError(11, "no free submission slot")
         lib.io_uring_prep_fsync(sqe, fd, lib.IORING_FSYNC_DATASYNC)
-        lib.io_uring_submit(self._ring)
+        if lib.io_uring_submit(self._ring) != 1:  # else no result would ever come
+            raise OSError(5, "the ring took no sync")
         self.in_flight += 1
 
     def results(self) -> list[OSError | None]:
