@@ -148,3 +148,49 @@ def test_a_new_loop_takes_over_after_a_sync_in_flight_on_a_closed_one(tmp_path: 
     writer.close()
     (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
     assert list(read_segment(segment)) == [event(1), event(2), event(3)]
+
+
+def test_a_segment_is_not_sealed_while_its_sync_is_in_flight_through_the_ring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = JournalWriter(tmp_path, seal_after=60)
+    held: list[Callable[[], None]] = []
+    submit = SyncRing.submit_datasync
+    monkeypatch.setattr(
+        SyncRing, "submit_datasync", lambda ring, fd: held.append(lambda: submit(ring, fd))
+    )
+
+    async def main() -> None:
+        answered = asyncio.ensure_future(writer.append([event(1)]))
+        while not held:
+            await asyncio.sleep(0)
+        writer.rotate(force=True)  # the rotation thread's move, during the sync
+        assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
+        held.pop()()
+        await asyncio.wait_for(answered, 5)
+
+    run(main())
+    writer.rotate(force=True)
+    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")  # sealed once its sync had ended
+    assert list(read_segment(segment)) == [event(1)]
+    writer.close()
+
+
+def test_a_sync_the_ring_cannot_start_fails_its_batch_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(ring: SyncRing, fd: int) -> None:
+        raise TypeError("an unexpected answer from the binding")
+
+    monkeypatch.setattr(SyncRing, "submit_datasync", broken)
+    writer = JournalWriter(tmp_path, seal_after=60)
+
+    async def main() -> BaseException | None:
+        results = await asyncio.wait_for(
+            asyncio.gather(writer.append([event(1)]), return_exceptions=True), 5
+        )
+        return results[0]
+
+    failed = run(main())  # answered, not left waiting
+    assert isinstance(failed, OSError)  # what the endpoint answers with a 503
+    writer.close()

@@ -335,8 +335,9 @@ class JournalWriter:
             return
         try:
             ring.submit_datasync(batch.segment.fd)
-        except OSError as exc:
-            self._sync_ended(batch, exc)
+        except Exception as exc:  # not started: no result will come, so the batch fails now
+            failed = exc if isinstance(exc, OSError) else OSError(5, f"sync not started: {exc!r}")
+            self._sync_ended(batch, failed)
             return
         self._in_flight = batch
 

@@ -4,8 +4,8 @@ The kernel runs a submitted sync on a worker thread of its own and posts the res
 ring's completion queue, and an eventfd registered with the ring becomes readable: the event
 loop's reader collects the result like any other I/O. A Python thread doing the same must
 take the interpreter lock back from the busy loop to report each sync; tried, it left the
-half-load p99 where it was, and through the ring it fell by about a millisecond
-(`bench/README.md`, "Syncs through io_uring"). The sync costs 10–20 µs more CPU
+half-load p99 where it was, and through the ring it fell by 0.1–1.3 ms in each of six
+pairs (`bench/README.md`, "Syncs through io_uring"). The sync costs 10–20 µs more CPU
 than on the loop's own thread (`bench/sync_ring.py`); waiting on the ring's own descriptor
 instead of an eventfd came out cheaper in some runs and dearer in others.
 
