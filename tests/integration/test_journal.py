@@ -67,6 +67,12 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+def sealed_records(directory: Path) -> list[bytes]:
+    """The records of the one sealed segment in `directory`."""
+    (segment,) = directory.glob(f"*{SEALED_SUFFIX}")
+    return list(read_segment(segment))
+
+
 def stored(runtime: Runtime) -> int:
     with runtime.transaction() as session:
         return int(session.scalar(select(func.count()).select_from(StoredEvent)) or 0)
@@ -124,8 +130,7 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
     run(main())
     writer.close()
     assert (writes, syncs) == (2, [200, 202])  # group commit: the whole turn, then one more
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(n) for n in range(202)]
+    assert sealed_records(tmp_path) == [event(n) for n in range(202)]
 
 
 def _batches_written(
@@ -266,8 +271,7 @@ def test_a_segment_is_not_sealed_while_an_fsync_on_it_is_in_flight(
         writer.rotate(force=True)  # the rotation thread's move, during the loop's fsync
         assert list(tmp_path.glob(f"*{SEALED_SUFFIX}")) == []
     writer.close()
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(1)]
+    assert sealed_records(tmp_path) == [event(1)]
 
 
 def test_close_waits_for_an_fsync_in_flight_and_seals_its_segment(
@@ -296,20 +300,24 @@ def test_a_second_live_loop_is_refused_while_the_first_one_flushes(
     ):
         run(writer.append([event(2)]))
     writer.close()
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(1)]
+    assert sealed_records(tmp_path) == [event(1)]
 
 
-def test_records_left_by_a_closed_loop_are_written_by_the_next_append(tmp_path: Path) -> None:
-    writer = JournalWriter(tmp_path, seal_after=60)
+def abandon_loop(writer: JournalWriter, *, flushed: bool = False) -> None:
+    """Append event(1) on a loop of its own that stops and closes before the append is
+    answered: before its flush runs, or (`flushed`) right after the flush wrote the record
+    and started its sync."""
 
-    def abandoned() -> None:  # a loop that stops before its flush runs, then closes
+    def abandoned() -> None:
         loop = asyncio.new_event_loop()
         waiting = writer.append([event(1)])
 
         def start() -> None:
-            waiting.send(None)  # runs up to its wait; the flush it scheduled never runs
-            loop.stop()
+            waiting.send(None)  # runs up to its wait; the flush is scheduled
+            if flushed:
+                loop.call_soon(loop.stop)  # after the flush
+            else:
+                loop.stop()  # before it
 
         loop.call_soon(start)
         loop.run_forever()
@@ -318,10 +326,14 @@ def test_records_left_by_a_closed_loop_are_written_by_the_next_append(tmp_path: 
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(abandoned).result()
+
+
+def test_records_left_by_a_closed_loop_are_written_by_the_next_append(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, seal_after=60)
+    abandon_loop(writer)
     run(writer.append([event(2)]))
     writer.close()
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(1), event(2)]
+    assert sealed_records(tmp_path) == [event(1), event(2)]
 
 
 def test_co3_ingest_moves_sealed_segments_into_the_events_table(runtime: Runtime) -> None:

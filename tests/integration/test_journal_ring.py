@@ -6,12 +6,11 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_journal import event, run
+from tests.integration.test_journal import abandon_loop, event, run, sealed_records
 from troth.collect.journal import OPEN_SUFFIX, SEALED_SUFFIX, JournalWriter, read_segment
 from troth.collect.uring import SyncRing, open_ring
 
@@ -39,8 +38,7 @@ def test_where_io_uring_cannot_be_set_up_the_loops_thread_syncs(
     assert not writer.syncs_in_background
     run(writer.append([event(1)]))
     writer.close()
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(1)]
+    assert sealed_records(tmp_path) == [event(1)]
 
 
 def test_the_loop_goes_on_while_a_sync_is_in_flight_and_the_next_batch_waits_for_it(
@@ -78,8 +76,7 @@ def test_the_loop_goes_on_while_a_sync_is_in_flight_and_the_next_batch_waits_for
 
     run(main())
     writer.close()
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(1), event(2)]
+    assert sealed_records(tmp_path) == [event(1), event(2)]
 
 
 def test_a_sync_the_kernel_fails_fails_its_whole_batch_and_retires_the_segment(
@@ -110,44 +107,22 @@ def test_a_sync_the_kernel_fails_fails_its_whole_batch_and_retires_the_segment(
     assert list(read_segment(second)) == [event(5)]
 
 
-def _abandon_mid_sync(writer: JournalWriter) -> None:
-    """A loop that starts a sync, then stops and closes before it reads the sync's end."""
-
-    def abandoned() -> None:
-        loop = asyncio.new_event_loop()
-        waiting = writer.append([event(1)])
-
-        def start() -> None:
-            waiting.send(None)  # appends and schedules the flush
-            loop.call_soon(loop.stop)  # after the flush, which writes and starts the sync
-
-        loop.call_soon(start)
-        loop.run_forever()
-        loop.close()
-        waiting.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(abandoned).result()
-
-
 def test_close_waits_here_for_a_sync_whose_loop_is_gone(tmp_path: Path) -> None:
     writer = JournalWriter(tmp_path, seal_after=60)
-    _abandon_mid_sync(writer)
+    abandon_loop(writer, flushed=True)
     started = time.monotonic()
     writer.close()
     assert time.monotonic() - started < 5  # not close()'s 30 s wait for the loop
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(1)]
+    assert sealed_records(tmp_path) == [event(1)]
 
 
 def test_a_new_loop_takes_over_after_a_sync_in_flight_on_a_closed_one(tmp_path: Path) -> None:
     writer = JournalWriter(tmp_path, seal_after=60)
-    _abandon_mid_sync(writer)
+    abandon_loop(writer, flushed=True)
     run(writer.append([event(2)]))  # its loop reads the ring's descriptor now
     run(writer.append([event(3)]))
     writer.close()
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")
-    assert list(read_segment(segment)) == [event(1), event(2), event(3)]
+    assert sealed_records(tmp_path) == [event(1), event(2), event(3)]
 
 
 def test_a_segment_is_not_sealed_while_its_sync_is_in_flight_through_the_ring(
@@ -171,8 +146,7 @@ def test_a_segment_is_not_sealed_while_its_sync_is_in_flight_through_the_ring(
 
     run(main())
     writer.rotate(force=True)
-    (segment,) = tmp_path.glob(f"*{SEALED_SUFFIX}")  # sealed once its sync had ended
-    assert list(read_segment(segment)) == [event(1)]
+    assert sealed_records(tmp_path) == [event(1)]  # sealed once its sync had ended
     writer.close()
 
 
