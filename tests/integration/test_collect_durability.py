@@ -13,6 +13,7 @@ import httpx
 import orjson
 from sqlalchemy import select
 
+from tests.integration.test_journal import RING_INSTALLED
 from tests.serving import free_port, server_settings, start_troth
 from troth.collect.event import Event
 from troth.collect.ingest import Ingester
@@ -73,7 +74,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path: Path) -> None:
     settings = server_settings(tmp_path)
     acknowledged, rings = _kill_9_mid_traffic(tmp_path, settings)
     assert acknowledged == 400
-    assert rings >= 1  # acknowledged after syncs the kernel ran for the loop
+    assert rings >= 1 or not RING_INSTALLED  # acknowledged after syncs the ring ran
     assert len(_stored_after_restart(settings)) == acknowledged
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_journal import abandon_loop, event, run, sealed_records
+from tests.integration.test_journal import (
+    RING_INSTALLED,
+    abandon_loop,
+    event,
+    run,
+    sealed_records,
+)
 from troth.collect.journal import OPEN_SUFFIX, SEALED_SUFFIX, JournalWriter, read_segment
 from troth.collect.uring import SyncRing, open_ring
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="io_uring is Linux's")
+pytestmark = pytest.mark.skipif(not RING_INSTALLED, reason="the io-uring extra is not installed")
 
 
 def written(directory: Path) -> list[bytes]:

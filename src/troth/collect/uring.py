@@ -9,9 +9,10 @@ pairs (`bench/README.md`, "Syncs through io_uring"). The sync costs 10–20 µs 
 than on the loop's own thread (`bench/sync_ring.py`); waiting on the ring's own descriptor
 instead of an eventfd came out cheaper in some runs and dearer in others.
 
-Linux only. `open_ring` returns None where io_uring is missing or refused (another system, an
-old kernel, a seccomp profile that blocks it, `kernel.io_uring_disabled`); the journal then
-syncs on the loop's own thread.
+Linux only, through the optional `io-uring` extra (the binding's wheels are for x86-64).
+`open_ring` returns None where io_uring is missing or refused (the extra not installed,
+another system, an old kernel, a seccomp profile that blocks it, `kernel.io_uring_disabled`);
+the journal then syncs on the loop's own thread.
 """
 
 from __future__ import annotations
