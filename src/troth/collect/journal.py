@@ -369,8 +369,8 @@ class JournalWriter:
             self._in_flight = None
             self._sync_ended(batch, error, answer=loop is not None and not loop.is_closed())
 
-    def _synced_now(self, batch: _Batch) -> None:
-        """Sync a written batch on this thread, then answer it."""
+    def _synced_now(self, batch: _Batch) -> OSError | None:
+        """Sync a written batch on this thread, then answer it; returns what failed."""
         assert batch.segment is not None
         error: OSError | None = None
         try:
@@ -378,6 +378,7 @@ class JournalWriter:
         except OSError as exc:
             error = exc
         self._sync_ended(batch, error)
+        return error
 
     def _sync_ended(self, batch: _Batch, error: OSError | None, *, answer: bool = True) -> None:
         segment = batch.segment
@@ -419,12 +420,9 @@ class JournalWriter:
         """Write and sync records on this thread, raising what failed (nobody waits)."""
         batch = _Batch(payloads, [])
         batch.segment = self._write_records(payloads)
-        try:
-            batch.segment.sync()
-        except OSError as exc:
-            self._sync_ended(batch, exc)
-            raise
-        self._sync_ended(batch, None)
+        error = self._synced_now(batch)
+        if error is not None:
+            raise error
 
     def _retire(self, segment: Segment) -> None:
         """Under _lock: no more writes go to this segment; it is sealed once synced."""
