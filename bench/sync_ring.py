@@ -16,14 +16,18 @@ import argparse
 import os
 import select
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import liburing
-
 from troth.collect.uring import SyncRing
+
+try:
+    import liburing
+except ImportError:
+    sys.exit("the io-uring extra is not installed: pip install -e '.[io-uring]'")
 
 RECORD = b"x" * 500
 
