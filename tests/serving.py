@@ -54,4 +54,25 @@ def start_troth(tmp_path: Path, port: int, workers: int = 2) -> subprocess.Popen
     raise RuntimeError("troth serve did not start")
 
 
-__all__ = ["TROTH", "free_port", "server_settings", "start_troth"]
+def children(pid: int) -> set[int]:
+    """The processes `pid` started (a server's workers)."""
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def fd_links(pid: int) -> list[str]:
+    """What each open descriptor of `pid` is (`socket:[inode]`, `anon_inode:[io_uring]`...);
+    descriptors closed while they are read are left out, a process gone or not ours is []."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    links = []
+    for fd in fds:
+        try:
+            links.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return links
+
+
+__all__ = ["TROTH", "children", "fd_links", "free_port", "server_settings", "start_troth"]

@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import select
 
 from tests.integration.test_journal import RING_INSTALLED
-from tests.serving import free_port, server_settings, start_troth
+from tests.serving import children, fd_links, free_port, server_settings, start_troth
 from troth.collect.event import Event
 from troth.collect.ingest import Ingester
 from troth.collect.journal import FREE_SUFFIX, SEALED_SUFFIX, frame, recycle, seed_of
@@ -27,12 +27,8 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 
 def _io_uring_fds(pid: int) -> int:
     """io_uring instances held by a process and its children (one per journal writer)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    count = 0
-    for process in [str(pid), *children]:
-        fds = Path(f"/proc/{process}/fd")
-        count += sum(1 for fd in fds.iterdir() if os.readlink(fd) == "anon_inode:[io_uring]")
-    return count
+    links = [link for process in {pid, *children(pid)} for link in fd_links(process)]
+    return links.count("anon_inode:[io_uring]")
 
 
 def _kill_9_mid_traffic(tmp_path: Path, settings: Settings) -> tuple[int, int]:

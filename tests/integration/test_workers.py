@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from tests.serving import free_port, server_settings, start_troth
+from tests.serving import children, fd_links, free_port, server_settings, start_troth
 from troth.workers import SPREAD, port_socket, run
 
 pytestmark = pytest.mark.skipif(not SPREAD, reason="the kernel spreads connections on Linux")
@@ -31,18 +31,10 @@ def _listeners(port: int) -> dict[int, int]:
             inodes.add(int(fields[9]))
     owners = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-        except OSError:
-            continue  # gone, or not ours to read
-        for link in links:
+        for link in fd_links(int(pid)):
             if link.startswith("socket:[") and int(link[8:-1]) in inodes:
                 owners[int(link[8:-1])] = int(pid)
     return owners
-
-
-def _children(pid: int) -> set[int]:
-    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
 
 def _wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -108,7 +100,7 @@ def test_troth_serve_listens_once_per_worker_and_a_replaced_worker_listens_again
     server = start_troth(tmp_path, port, workers=2)
     try:
         _wait_for(lambda: len(_listeners(port)) == 2)
-        workers = _children(server.pid)
+        workers = children(server.pid)
         assert set(_listeners(port).values()) <= workers
         assert len(set(_listeners(port).values())) == 2  # the parent does not listen
 
