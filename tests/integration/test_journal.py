@@ -68,6 +68,12 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+def written_records(directory: Path) -> list[bytes]:
+    """The records of the one segment being written in `directory`."""
+    (segment,) = directory.glob(f"*{OPEN_SUFFIX}")
+    return list(read_segment(segment))
+
+
 def sealed_records(directory: Path) -> list[bytes]:
     """The records of the one sealed segment in `directory`."""
     (segment,) = directory.glob(f"*{SEALED_SUFFIX}")
@@ -114,17 +120,13 @@ def test_appends_of_one_loop_turn_share_one_write_and_fsync(
         writes += 1
         original_write(self, data)
 
-    def on_disk() -> int:
-        (path,) = tmp_path.glob(f"*{OPEN_SUFFIX}")
-        return len(list(read_segment(path)))
-
     def counting_sync(self: Segment) -> None:
         original_sync(self)
-        syncs.append(on_disk())
+        syncs.append(len(written_records(tmp_path)))
 
     def counting_submit(self: SyncRing, fd: int) -> None:
         original_submit(self, fd)
-        syncs.append(on_disk())
+        syncs.append(len(written_records(tmp_path)))
 
     monkeypatch.setattr(Segment, "write", counting_write)
     monkeypatch.setattr(Segment, "sync", counting_sync)

@@ -15,16 +15,12 @@ from tests.integration.test_journal import (
     event,
     run,
     sealed_records,
+    written_records,
 )
-from troth.collect.journal import OPEN_SUFFIX, SEALED_SUFFIX, JournalWriter, read_segment
+from troth.collect.journal import SEALED_SUFFIX, JournalWriter, read_segment
 from troth.collect.uring import SyncRing, open_ring
 
 pytestmark = pytest.mark.skipif(not RING_INSTALLED, reason="the io-uring extra is not installed")
-
-
-def written(directory: Path) -> list[bytes]:
-    (path,) = directory.glob(f"*{OPEN_SUFFIX}")
-    return list(read_segment(path))
 
 
 def test_io_uring_is_available_here() -> None:
@@ -69,13 +65,13 @@ def test_the_loop_goes_on_while_a_sync_is_in_flight_and_the_next_batch_waits_for
         await turns(20)  # this coroutine runs: the loop is not held by the sync
         assert not first.done()
         assert not second.done()
-        assert written(tmp_path) == [event(1)]  # one sync in flight at a time
+        assert written_records(tmp_path) == [event(1)]  # one sync in flight at a time
         held.pop()()
         await asyncio.wait_for(first, 5)
         assert not second.done()
         while not held:  # the sync's end flushed the batch that waited
             await asyncio.sleep(0.001)
-        assert written(tmp_path) == [event(1), event(2)]
+        assert written_records(tmp_path) == [event(1), event(2)]
         held.pop()()
         await asyncio.wait_for(second, 5)
 
