@@ -8,9 +8,12 @@ page views (a few hundred pages, visitors, addresses and Chrome versions); `wrk`
 connection paced by random waits (or `hey -q` with --half-tool hey) then measures Troth's
 latency at half its own full-load rate, and Starlette's at Troth-on-SQLite's. For Troth, the
 events table must end up holding every acknowledged event once the ingester has caught up.
+Troth runs as it is deployed: compiled by setup.py (TROTH_COMPILE=1, mypyc) into a folder of
+the run that comes first on its import path; `--build plain` runs the editable install's plain
+Python instead.
 
 Needs: apt-get install -y wrk [hey]   (and PostgreSQL on 127.0.0.1:5432, user postgres, trust auth)
-Run:   .venv/bin/python bench/collect.py [--rounds 3] [--profile DIR]
+Run:   .venv/bin/python bench/collect.py [--rounds 3] [--build compiled|plain] [--profile DIR]
 
 --profile records each Troth process with py-spy (.venv/bin/pip install py-spy) during the
 full-load run of the first round; those runs are slowed by the sampling, so their figures are
@@ -76,8 +79,11 @@ CONNECTIONS = 64
 38,460 at 96, 38,070 at 128). Fewer leave the ceiling short of its peak; more only queue."""
 CEILING = "Starlette 204 (ceiling)"
 SHARED = "Starlette 204, one socket (uvicorn command)"
-ORDER = ("troth-sqlite", "troth-postgres", "plain", "starlette", "starlette-shared")
-"""The order servers run in within a round."""
+ORDER = ("starlette", "troth-sqlite", "troth-postgres", "plain", "starlette", "starlette-shared")
+"""The order servers run in within a round. The ceiling runs before and after the Troth
+servers, and their ratio is taken against the mean of the two: the ceiling moved by a fifth
+from minute to minute on this machine (bench/README.md), and a drift within the round then
+moves both runs alike."""
 
 
 @dataclass
@@ -96,6 +102,10 @@ class Options:
     troth_workers: int = WORKERS
     half_rate: float = 0.0
     """The half-load phase's rate for every server; 0: half of each Troth server's own."""
+    build: str = "compiled"
+    """Troth's build: "compiled" (setup.py with TROTH_COMPILE=1, as deployed) or "plain"."""
+    compiled_dir: Path | None = None
+    """Where the compiled build was installed (PYTHONPATH of the Troth servers)."""
 
 
 @dataclass
@@ -492,7 +502,10 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f"drop database if exists {name} with (force)")
 
 
-def troth_server(name: str, label: str, work: Path, database_url: str, workers: int) -> Server:
+def troth_server(
+    name: str, label: str, work: Path, database_url: str, workers: int,
+    compiled: Path | None = None,
+) -> Server:  # fmt: skip
     data_dir = work / name / "data"
     data_dir.mkdir(parents=True)
     env = {
@@ -503,6 +516,8 @@ def troth_server(name: str, label: str, work: Path, database_url: str, workers: 
         "TROTH_WORKERS": str(workers),
         "TROTH_DATABASE_URL": database_url,
     }
+    if compiled is not None:  # before the editable install on the import path
+        env["PYTHONPATH"] = str(compiled)
     make_master_key(env)
     return Server(
         name=name, label=label, command=[str(VENV_BIN / "troth"), "serve"], env=env,
@@ -570,6 +585,8 @@ def measure(
 ) -> Result:  # fmt: skip
     port = free_port()
     log = work / f"{server.name}.log"
+    if log.exists():  # the ceiling's second run
+        log = work / f"{server.name}-after.log"
     with running(server, port, log) as proc:
         check_one(port, server.expected_status)
         run_wrk(port, script, options.warmup, options)
@@ -656,12 +673,19 @@ def fdatasync_ms(directory: Path, count: int = 200) -> tuple[float, float]:
     return took[count // 2], took[count * 99 // 100]
 
 
+def ceiling_of(results: list[Result]) -> float:
+    """The mean of the round's ceiling runs (one before the Troth servers, one after)."""
+    runs = [r.full.rps for r in results if r.server == CEILING]
+    return statistics.mean(runs) if runs else 0.0
+
+
 def print_round(results: list[Result], options: Options, disk: tuple[float, float]) -> None:
-    ceiling = next((r.full.rps for r in results if r.server == CEILING), 0.0)
+    ceiling = ceiling_of(results)
     print(
         f"\nwrk -t{options.threads} -c{options.connections} -d{options.duration}s "
         f"(after {options.warmup}s warm-up), uvicorn workers: {options.workers} for the "
-        f"baselines, {options.troth_workers} for Troth; uvloop + httptools; "
+        f"baselines, {options.troth_workers} for Troth ({options.build} build); "
+        "uvloop + httptools; × ceiling: against the mean of the two ceiling runs; "
         f"load average {os.getloadavg()[0]:.1f}; fdatasync before the round: "
         f"p50 {disk[0]:.2f} ms, p99 {disk[1]:.2f} ms"
     )
@@ -703,12 +727,12 @@ def print_medians(rounds: list[list[Result]], options: Options) -> None:
     print(f"\nmedians over {len(rounds)} rounds; load average now {os.getloadavg()[0]:.1f}")
     print("| server | req/s | × ceiling | p50 ms | p99 ms | half-load p50 ms | half-load p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    names = [r.server for r in rounds[0]]
+    names = list(dict.fromkeys(r.server for r in rounds[0]))
     for name in names:
         rows = [r for results in rounds for r in results if r.server == name]
         shares = []
         for results in rounds:
-            ceiling = next(r.full.rps for r in results if r.server == CEILING)
+            ceiling = ceiling_of(results)
             shares += [r.full.rps / ceiling for r in results if r.server == name]
         halves = [r.half for r in rows if r.half]
         med = statistics.median
@@ -753,6 +777,11 @@ def parse_options() -> Options:
         help="requests/s of the half-load phase for every server (default: half of each "
         "Troth server's full-load rate), to compare two versions at the same rate",
     )  # fmt: skip
+    parser.add_argument(
+        "--build", choices=["compiled", "plain"], default="compiled",
+        help="Troth's build: compiled by setup.py as deployed (default), or the plain Python "
+        "of the editable install",
+    )  # fmt: skip
     parser.add_argument("--profile", type=Path, help="write py-spy profiles here")
     parser.add_argument(
         "--only",
@@ -766,8 +795,15 @@ def parse_options() -> Options:
         threads=args.threads, hey_workers=args.hey_workers, half_tool=args.half_tool,
         rounds=args.rounds,
         profile=args.profile, only=args.only, workers=args.workers,
-        troth_workers=args.troth_workers, half_rate=args.half_rate,
+        troth_workers=args.troth_workers, half_rate=args.half_rate, build=args.build,
     )  # fmt: skip
+
+
+def build_compiled(target: Path) -> Path:
+    """Troth compiled as it is deployed (setup.py, TROTH_COMPILE=1), installed into `target`."""
+    print("  building Troth's compiled package ...", file=sys.stderr, flush=True)
+    subprocess.run(["bash", str(ROOT / "scripts" / "compile"), str(target)], check=True)
+    return target
 
 
 def main() -> None:
@@ -781,6 +817,8 @@ def main() -> None:
         script, body = work / "collect.lua", work / "body.json"
         write_wrk_script(script)
         body.write_text(variants()[1]["body"])
+        if options.build == "compiled":
+            options.compiled_dir = build_compiled(work / "compiled")
         for number in range(options.rounds):
             profile = options.profile if number == 0 else None
             disk = fdatasync_ms(work)
@@ -803,10 +841,12 @@ def run_round(
     with postgres_database() as pg_url:
         servers = {
             "troth-sqlite": lambda: troth_server(
-                "troth-sqlite", "Troth, SQLite", work, "", options.troth_workers
+                "troth-sqlite", "Troth, SQLite", work, "", options.troth_workers,
+                options.compiled_dir,
             ),
             "troth-postgres": lambda: troth_server(
-                "troth-postgres", "Troth, PostgreSQL", work, pg_url, options.troth_workers
+                "troth-postgres", "Troth, PostgreSQL", work, pg_url, options.troth_workers,
+                options.compiled_dir,
             ),
             "plain": lambda: baseline_server(
                 "plain", "plain ASGI 204", "bench.collect_apps:plain", options.workers,
