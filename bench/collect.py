@@ -81,9 +81,9 @@ CEILING = "Starlette 204 (ceiling)"
 SHARED = "Starlette 204, one socket (uvicorn command)"
 ORDER = ("starlette", "troth-sqlite", "troth-postgres", "plain", "starlette", "starlette-shared")
 """The order servers run in within a round. The ceiling runs before and after the Troth
-servers, and their ratio is taken against the mean of the two: the ceiling moved by a fifth
-from minute to minute on this machine (bench/README.md), and a drift within the round then
-moves both runs alike."""
+servers, and Troth's ratio is taken against the mean of the two runs: the ceiling moved by a
+fifth from minute to minute on this machine (bench/README.md), and the mean follows a steady
+drift within the round."""
 
 
 @dataclass
