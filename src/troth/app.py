@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from troth import __version__
 from troth.analytics import pages as analytics_pages
@@ -11,6 +15,7 @@ from troth.analytics import routes as analytics_routes
 from troth.audit.logfilter import install_log_scrubbing
 from troth.collect import identify_routes
 from troth.collect.endpoint import CollectEndpoint
+from troth.collect.forwarded import TrustedProxies
 from troth.collect.scripts import routes as script_routes
 from troth.config import Settings
 from troth.consent import pages as consent_pages
@@ -70,5 +75,10 @@ def create_app(
 
 
 def serving_app(settings: Settings, runtime: Runtime) -> CollectEndpoint:
-    """What the server runs: the collect layer first, so a hit skips every framework layer."""
-    return CollectEndpoint(create_app(settings, runtime, collect=False), runtime)
+    """What the server runs: the collect layer first, so a hit skips every framework layer,
+    uvicorn's proxy-headers one included (the collect layer reads X-Forwarded-For itself).
+    Serve it with uvicorn's `proxy_headers` off."""
+    trusted = settings.forwarded_allow_ips
+    inner: Any = create_app(settings, runtime, collect=False)  # uvicorn types ASGI its own way
+    app = cast("ASGIApp", ProxyHeadersMiddleware(inner, trusted))
+    return CollectEndpoint(app, runtime, TrustedProxies(trusted))

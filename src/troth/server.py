@@ -39,8 +39,7 @@ def serve(runtime: Runtime) -> None:
             "host": settings.host,
             "port": settings.port,
             "access_log": False,  # access lines carry client addresses: personal data
-            "proxy_headers": True,
-            "forwarded_allow_ips": settings.forwarded_allow_ips,
+            "proxy_headers": False,  # serving_app reads them (forwarded_allow_ips)
         }
         if settings.workers > 1:
             workers.run(uvicorn.Config(app, factory=True, workers=settings.workers, **options))

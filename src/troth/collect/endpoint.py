@@ -2,7 +2,9 @@
 
 This is the hottest path in Troth, so it is a bare ASGI layer in front of the app: parse,
 check the site (SC1), run the pipeline, append to this process's journal, answer 202 once
-the journal has fsynced the batch. Everything else passes through to FastAPI.
+the journal has fsynced the batch. Everything else passes through to FastAPI. In front of the
+server's app it reads X-Forwarded-For itself (`forwarded.py`), so a hit skips uvicorn's
+proxy-headers layer too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from troth.collect.event import Hit, RequestContext
+from troth.collect.forwarded import TrustedProxies
 from troth.collect.journal import JournalWriter
 from troth.collect.parse import MAX_BODY_BYTES, BadHit, parse_body, parse_query
 from troth.collect.pipeline import OutOfScope, Pipeline
@@ -33,7 +36,10 @@ PIXEL = bytes.fromhex(
 )
 Headers = list[tuple[bytes, bytes]]
 BASE_HEADERS: Headers = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
-WANTED_HEADERS = frozenset((b"origin", b"user-agent", b"accept-language", b"sec-gpc", b"dnt"))
+FORWARDED_FOR = b"x-forwarded-for"
+WANTED_HEADERS = frozenset(
+    (b"origin", b"user-agent", b"accept-language", b"sec-gpc", b"dnt", FORWARDED_FOR)
+)
 EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 MAX_ORIGINS = 1024
 
@@ -47,9 +53,11 @@ class Refused(Exception):
 
 def _request_headers(scope: Scope) -> dict[bytes, bytes]:
     """The headers the collector reads, found in one pass (names arrive lower-cased)."""
-    found = {}
+    found: dict[bytes, bytes] = {}
     for key, value in scope["headers"]:
         if key in WANTED_HEADERS:
+            if key == FORWARDED_FOR and key in found:  # each proxy's header, in order
+                value = found[key] + b", " + value
             found[key] = value
     return found
 
@@ -83,9 +91,14 @@ async def _respond(send: Send, status: int, headers: Headers, body: bytes = b"")
 
 
 class CollectEndpoint:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(
+        self, app: ASGIApp, runtime: Runtime, proxies: TrustedProxies | None = None
+    ) -> None:
+        """`proxies`: read X-Forwarded-For here, from these proxies; None where the server
+        has already put the visitor's address in the scope (uvicorn's proxy headers)."""
         self.app = app
         self.runtime = runtime
+        self.proxies = proxies
         self.pipeline = Pipeline.for_runtime(runtime)
         self._journal: JournalWriter | None = None
         self._message_tokens: MessageTokens | None = None
@@ -185,9 +198,16 @@ class CollectEndpoint:
             raise Refused(400, "'m' is not a message token this server made")
         await run_in_threadpool(record_open_now, self.runtime, message_id)
 
+    def _client_ip(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+        peer: str = (scope.get("client") or ("", 0))[0]
+        forwarded = headers.get(FORWARDED_FOR)
+        if self.proxies is None or forwarded is None:
+            return peer
+        return self.proxies.client(peer, forwarded.decode("latin-1"))
+
     async def _store(self, scope: Scope, headers: dict[bytes, bytes], hits: list[Hit]) -> None:
         context = RequestContext(
-            client_ip=(scope.get("client") or ("", 0))[0],
+            client_ip=self._client_ip(scope, headers),
             user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
             accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
             gpc=headers.get(b"sec-gpc") == b"1",
