@@ -156,6 +156,8 @@ def test_sc1_cors_for_declared_sites_and_subdomains(http: TestClient) -> None:
         )
         assert sent.status_code == 202
         assert sent.headers["access-control-allow-origin"] == origin
+        # Nothing else: no body, so no content type; no cookie, ever.
+        assert set(sent.headers) == {"access-control-allow-origin", "vary", "content-length"}
 
 
 @pytest.mark.parametrize(

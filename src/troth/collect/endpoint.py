@@ -36,6 +36,9 @@ PIXEL = bytes.fromhex(
 )
 Headers = list[tuple[bytes, bytes]]
 BASE_HEADERS: Headers = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+"""On every answer with a body. The 202 has none and answers a POST, which no cache keeps, so
+it carries only CORS and its length: uvicorn checks each header in Python, about a third of
+a microsecond apiece."""
 FORWARDED_FOR = b"x-forwarded-for"
 WANTED_HEADERS = frozenset(
     (b"origin", b"user-agent", b"accept-language", b"sec-gpc", b"dnt", FORWARDED_FOR)
@@ -143,7 +146,7 @@ class CollectEndpoint:
             pass
         answer: Message | None = None
         if not origin or sites.covers_origin(origin.decode("latin-1")):
-            headers = [*BASE_HEADERS, *_cors(origin), (b"content-length", b"0")]
+            headers = [*_cors(origin), (b"content-length", b"0")]
             answer = {"type": "http.response.start", "status": 202, "headers": headers}
         self._accepted[origin] = answer
         return answer
