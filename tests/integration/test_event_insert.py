@@ -21,13 +21,15 @@ MOMENTS = [
     dt.datetime(2026, 11, 3, 9, 15, 0, tzinfo=dt.UTC),  # no fraction of a second
     dt.datetime(2026, 11, 3, 9, 15, 1, 120, tzinfo=dt.UTC),
     dt.datetime(2026, 11, 3, 23, 59, 59, 999_999),  # naive
+    dt.datetime(987, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=-7))),  # wall time
+    dt.datetime(2026, 11, 3, 9, 15),  # naive, no fraction
 ]
+PROPS: list[Any] = [None, {"plan": "pro", "n": 1, "ü": [1, 2]}, {}, [], {"n": 3}]
 
 
 def _rows() -> list[dict[str, Any]]:
     rows = []
-    for n, ts in enumerate(MOMENTS):
-        props = None if n == 0 else {"plan": "pro", "n": n, "ü": [1, 2]}
+    for n, (ts, props) in enumerate(zip(MOMENTS, PROPS, strict=True)):
         rows.append({**FULL, "ts": ts, "props": props, "cookieless": bool(n % 2)})
     rows.append({"site": "a.example", "ts": MOMENTS[1], "kind": "event", "path": "/q",
                  "visitor_key": "v2", "cookieless": True, "props": None})  # fmt: skip
@@ -54,9 +56,15 @@ def test_fast_insert_stores_what_an_ordinary_insert_stores(db_engine: Engine) ->
             conn.execute(insert(EVENTS), [row])
     assert _stored(db_engine, "a.example") == _stored(db_engine, "b.example")
     stored = _stored(db_engine, "a.example")
-    assert len(stored) == 5
+    assert len(stored) == 7
     names = [c.name for c in EVENTS.columns if c.name not in ("id", "site")]
-    props = names.index("props")
-    assert [row[props] for row in stored[3:]] == ["null", None]  # given as None; left out
+    props, ts = names.index("props"), names.index("ts")
+    assert [row[props] for row in stored[2:4]] == ["{}", "[]"]
+    assert [row[props] for row in stored[5:]] == ["null", None]  # given as None; left out
+    if db_engine.dialect.name == "sqlite":  # the text written here, not by the driver
+        assert [row[ts] for row in stored[3:5]] == [
+            "0987-01-02 03:04:05.000000",
+            "2026-11-03 09:15:00.000000",
+        ]
     with db_engine.begin() as conn:
         conn.execute(EVENTS.delete())

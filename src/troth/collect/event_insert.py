@@ -2,8 +2,8 @@
 
 Both skip SQLAlchemy's per-row parameter building, which cost more than the database's own
 work for a 10k-event batch. Values are converted by the columns' own bind processors, so
-what is stored is what SQLAlchemy's insert would store; on SQLite the two slowest of them
-(the timestamp's text and an empty property set's JSON `null`) are done here, to the same
+what is stored is what SQLAlchemy's insert would store; on SQLite the slowest of them (the
+timestamp's text, and the JSON of no properties or of an empty set) are done here, to the same
 text. Keys that are not columns are ignored (SQLAlchemy would refuse the row).
 """
 
@@ -81,12 +81,26 @@ def _converter(column: Column[Any], connection: Connection) -> Convert | None:
     if isinstance(column.type, DateTime):
         return _sqlite_datetime
     if column.name == "props":
-        return lambda value: "null" if value is None else process(value)
+        return lambda value: _sqlite_props(value, process)
     return process
 
 
+def _sqlite_props(value: Any, process: Convert) -> Any:
+    """The JSON text SQLAlchemy stores: `null` for None, and `{}` written here for the empty
+    set most events have (its serializer, json.dumps, takes about a microsecond for it)."""
+    if value is None:
+        return "null"
+    if type(value) is dict and not value:
+        return "{}"
+    return process(value)
+
+
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:
-    """SQLAlchemy's SQLite text for a datetime: wall time, always six fraction digits."""
+    """SQLAlchemy's SQLite text for a datetime: wall time, always six fraction digits.
+
+    Cut from isoformat's text, the wall time with any offset after it: a third faster than
+    taking the zone off first (`replace` parses its keywords)."""
     if value is None:
         return None
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = value.isoformat(" ")
+    return text[:26] if text[19:20] == "." else text[:19] + ".000000"
