@@ -42,6 +42,12 @@ def _text(packed: bytes) -> str:
 
 def truncate_ip(ip: str) -> str:
     """The /24 (IPv4) or /48 (IPv6) network address; "" for anything that is not an IP."""
+    ip = ip.strip()
+    try:  # the text of an IPv4 address the parser accepts is canonical: cut it as text
+        socket.inet_pton(socket.AF_INET, ip)
+        return ip[: ip.rindex(".")] + ".0"
+    except OSError:
+        pass
     packed = _packed(ip)
     if packed is None:
         return ""

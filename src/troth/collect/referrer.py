@@ -88,7 +88,10 @@ def page(url: str, config: CollectConfig) -> Page:
         for pair in query.split("&"):
             name, _, value = pair.partition("=")
             if value and name in fields and name not in campaign:
-                campaign[name] = unquote_plus(value[: 3 * MAX_PARAM])[:MAX_PARAM]
+                value = value[: 3 * MAX_PARAM]
+                if "%" in value or "+" in value:  # else unquoting changes nothing
+                    value = unquote_plus(value)
+                campaign[name] = value[:MAX_PARAM]
     return Page(hostname, host, path, campaign)
 
 

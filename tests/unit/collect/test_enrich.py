@@ -74,6 +74,8 @@ def test_co3_page_keeps_host_path_and_declared_campaign_parameters() -> None:
         ("https://x.example/a#b?utm_source=no", "x.example", "/a", {}),
         ("https://x.example/a?utm_source=yes#b?c", "x.example", "/a", {"utm_source": "yes"}),
         ("https://x.example?utm_source=bare", "x.example", "/", {"utm_source": "bare"}),
+        ("https://x.example/?utm_term=spring+sale", "x.example", "/", {"utm_term": "spring sale"}),
+        ("https://x.example/?utm_term=caf%C3%A9", "x.example", "/", {"utm_term": "café"}),
         ("https://x.example/a?utm_source=t\tab", "x.example", "/a", {"utm_source": "tab"}),
         ("https://[x.example/a?utm_source=x", "", "", {}),
     ],

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from hypothesis import given
+from hypothesis import strategies as st
 
 from troth.collect.ip import decrypt_ip, handle_ip, truncate_ip
 from troth.policy.schema import IpHandling
@@ -28,6 +31,7 @@ def test_co3_ip_drop_keeps_nothing() -> None:
         ("not-an-ip", ""),
         ("", ""),
         ("203.0.113.777", ""),
+        ("010.0.0.1", ""),  # leading zeros: octal to some parsers, refused by all of ours
     ],
 )
 def test_co3_ip_truncate_keeps_the_network_only(ip: str, expected: str) -> None:
@@ -63,3 +67,9 @@ def test_ip_encrypt_of_garbage_stores_nothing() -> None:
 )
 def test_malformed_addresses_give_nothing(ip: str) -> None:
     assert truncate_ip(ip) == ""
+
+
+@given(st.ip_addresses(v=4))
+def test_co3_every_ipv4_address_keeps_its_own_slash_24(address: ipaddress.IPv4Address) -> None:
+    network = ipaddress.ip_network(f"{address}/24", strict=False)
+    assert truncate_ip(str(address)) == str(network.network_address)
