@@ -2,9 +2,9 @@
 
 Both skip SQLAlchemy's per-row parameter building, which cost more than the database's own
 work for a 10k-event batch. Values are converted by the columns' own bind processors, so
-what is stored is what SQLAlchemy's insert would store; on SQLite the slowest of them (the
-timestamp's text, and the JSON of no properties or of an empty set) are done here, to the same
-text. Keys that are not columns are ignored (SQLAlchemy would refuse the row).
+what is stored is what SQLAlchemy's insert would store; the slowest of them are done here, to
+the same text: the JSON of no properties or of an empty set, and on SQLite the timestamp's.
+Keys that are not columns are ignored (SQLAlchemy would refuse the row).
 """
 
 from __future__ import annotations
@@ -76,18 +76,19 @@ _ABSENT = object()
 
 def _converter(column: Column[Any], connection: Connection) -> Convert | None:
     process: Convert | None = column.type._cached_bind_processor(connection.dialect)
-    if process is None or connection.dialect.name != "sqlite":
-        return process
-    if isinstance(column.type, DateTime):
-        return _sqlite_datetime
+    if process is None:
+        return None
     if column.name == "props":
-        return lambda value: _sqlite_props(value, process)
+        return lambda value: _props(value, process)
+    if connection.dialect.name == "sqlite" and isinstance(column.type, DateTime):
+        return _sqlite_datetime
     return process
 
 
-def _sqlite_props(value: Any, process: Convert) -> Any:
+def _props(value: Any, process: Convert) -> Any:
     """The JSON text SQLAlchemy stores: `null` for None, and `{}` written here for the empty
-    set most events have (its serializer, json.dumps, takes about a microsecond for it)."""
+    set most events have (its serializer, json.dumps, takes about a microsecond for it). COPY
+    sends PostgreSQL the same text the Json wrapper would have made."""
     if value is None:
         return "null"
     if type(value) is dict and not value:
