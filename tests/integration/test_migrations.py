@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
 from troth import migrate
-from troth.db import make_engine
+from troth.db import SPILL_PAGES, make_engine
 from troth.models import metadata
 from troth.runtime import Runtime
 
@@ -26,13 +26,14 @@ def test_every_model_table_exists(runtime: Runtime) -> None:
     assert set(metadata.tables) <= tables
 
 
-def test_sqlite_runs_with_wal_and_secure_delete(runtime: Runtime) -> None:
+def test_sqlite_runs_with_wal_secure_delete_and_a_batch_sized_spill(runtime: Runtime) -> None:
     if runtime.engine.dialect.name != "sqlite":
         return
     with runtime.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA secure_delete")).scalar() == 1
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA cache_spill")).scalar() == SPILL_PAGES
 
 
 def add_state(conn: Connection, site: str) -> None:
