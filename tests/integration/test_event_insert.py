@@ -51,6 +51,8 @@ def test_fast_insert_stores_what_an_ordinary_insert_stores(db_engine: Engine) ->
     ours = _rows()
     theirs = [{**row, "site": "b.example"} for row in _rows()]
     with db_engine.begin() as conn:
+        if db_engine.dialect.name == "postgresql":  # naive times: UTC, as ours takes them
+            conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
         insert_events(conn, ours)
         for row in theirs:  # one statement per row: each takes its own missing defaults
             conn.execute(insert(EVENTS), [row])
@@ -68,3 +70,16 @@ def test_fast_insert_stores_what_an_ordinary_insert_stores(db_engine: Engine) ->
         ]
     with db_engine.begin() as conn:
         conn.execute(EVENTS.delete())
+
+
+def test_a_naive_time_is_stored_as_utc_whatever_the_session_zone(db_engine: Engine) -> None:
+    naive = dt.datetime(2026, 11, 3, 9, 15, 1, 120)
+    rows = [{**FULL, "ts": ts, "props": None} for ts in (naive, naive.replace(tzinfo=dt.UTC))]
+    with db_engine.begin() as conn:
+        if db_engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL TimeZone = 'America/New_York'"))
+        insert_events(conn, rows)
+    with db_engine.begin() as conn:
+        stored = conn.execute(text("SELECT ts FROM events ORDER BY id")).scalars().all()
+        conn.execute(EVENTS.delete())
+    assert stored[0] == stored[1]
