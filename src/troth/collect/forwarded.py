@@ -69,30 +69,19 @@ class TrustedProxies:
         if not forwarded or not self.trusts(peer):
             return peer
         hosts = [item.strip() for item in forwarded.split(",")]
-        found = ""
-        if self.everyone:
-            found = _host(hosts[0])
-        else:
-            for entry in reversed(hosts):
-                host = _host(entry)
-                if not self.trusts(host):
-                    found = host
-                    break
-            else:
-                found = _host(hosts[0])
-        return found or peer
+        for entry in reversed(hosts):
+            host = _host(entry)
+            if not self.trusts(host):
+                return host or peer
+        return _host(hosts[0]) or peer  # every entry a trusted proxy: the first one
 
 
 def _host(entry: str) -> str:
     """An X-Forwarded-For entry without its port: "[v6]:port", "v4:port", or as it is."""
     if entry.startswith("["):
         end = entry.find("]")
-        if end == -1:
-            return entry
         rest = entry[end + 1 :]
-        if not rest:
-            return entry[1:end]
-        if not rest.startswith(":"):
+        if end == -1 or (rest and not rest.startswith(":")):
             return entry
         return entry[1:end]
     if entry.count(":") == 1:
