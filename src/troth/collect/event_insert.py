@@ -12,11 +12,11 @@ columns are ignored (SQLAlchemy would refuse the row).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -107,8 +107,15 @@ def _pg_type(column: Column[Any]) -> str:
 
 
 PG_TYPES = [_pg_type(column) for column in COLUMNS]
-_EMPTY_JSON = Json({}, dumps=lambda _: "{}")
-_NULL_JSON = Json(None, dumps=lambda _: "null")
+
+
+@functools.cache
+def _pg_json_ready() -> tuple[Any, Any]:
+    """psycopg's Json values for JSON null and {}, made once. Imported here, not at the top:
+    a SQLite deployment never loads psycopg (a tenth of a second at start-up)."""
+    from psycopg.types.json import Json
+
+    return Json(None, dumps=lambda _: "null"), Json({}, dumps=lambda _: "{}")
 
 
 def _converter(column: Column[Any], connection: Connection) -> Convert | None:
@@ -121,7 +128,8 @@ def _converter(column: Column[Any], connection: Connection) -> Convert | None:
     if column.name == "props":
         if sqlite:
             return lambda value: _props(value, process, "null", "{}")
-        return lambda value: _props(value, process, _NULL_JSON, _EMPTY_JSON)
+        null, empty = _pg_json_ready()
+        return lambda value: _props(value, process, null, empty)
     return process
 
 
